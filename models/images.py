@@ -1,0 +1,149 @@
+"""Turning any image array into the tensor a network takes. Qt-free, numpy + OpenCV."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+MIN_SIDE = 2
+
+
+class InputError(ValueError):
+    """An image the models cannot take; the message says what is wrong with it."""
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Scale any numeric/bool image to uint8 without clipping its range to garbage.
+
+    uint16 -> top 8 bits; float -> [0, 1] is taken as the range when the max is <= 1,
+    otherwise [0, 255]; NaN becomes 0, +-Inf saturate; bool -> 0 / 255.
+    """
+    if not isinstance(image, np.ndarray):
+        raise InputError(f"expected a numpy image array, got {type(image).__name__}")
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.bool_:
+        return image.astype(np.uint8) * 255
+    if image.dtype == np.uint16:
+        return (image >> 8).astype(np.uint8)
+    if np.issubdtype(image.dtype, np.integer):
+        return np.clip(image, 0, 255).astype(np.uint8)
+    if np.issubdtype(image.dtype, np.floating):
+        f = np.nan_to_num(image.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
+        finite_max = float(f.max()) if f.size else 0.0
+        scale = 255.0 if finite_max <= 1.0 else 1.0
+        return np.clip(f * scale, 0, 255).astype(np.uint8)
+    raise InputError(f"image dtype {image.dtype} is not supported; use uint8, uint16 or float")
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """Any gray (HxW, HxWx1), RGB or RGBA image -> HxWx3 uint8 RGB (alpha over white)."""
+    image = to_uint8(image)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        out = np.repeat(image[:, :, None], 3, axis=2)
+    elif image.ndim == 3 and image.shape[2] == 3:
+        out = image
+    elif image.ndim == 3 and image.shape[2] == 4:
+        alpha = image[:, :, 3:4].astype(np.float32) / 255.0
+        out = (image[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+    elif image.ndim == 3 and image.shape[2] == 2:  # gray + alpha
+        return to_rgb(np.dstack([image[:, :, 0]] * 3 + [image[:, :, 1]]))
+    else:
+        raise InputError(
+            f"image shape {image.shape} is not an image; expected HxW, HxWx1, HxWx3 or HxWx4"
+        )
+    h, w = out.shape[:2]
+    if h < MIN_SIDE or w < MIN_SIDE:
+        raise InputError(f"image is {w}x{h} pixels; it needs at least {MIN_SIDE}x{MIN_SIDE}")
+    return np.ascontiguousarray(out)
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Any supported image -> HxW uint8 luminance."""
+    rgb = to_rgb(image)
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def resize(image: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
+    """Resize with area averaging when shrinking (anti-aliased), bilinear when growing."""
+    h, w = size_hw
+    if image.shape[0] == h and image.shape[1] == w:
+        return image
+    shrink = image.shape[0] > h or image.shape[1] > w
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+@dataclass
+class Preprocess:
+    """Image -> 1 x C x H x W float tensor for one model.
+
+    ``resize_short``: resize the shorter side to this, then centre-crop to input_size
+    (torchvision's classification transforms). None: stretch the whole image.
+    """
+
+    input_size: tuple[int, int]
+    channels: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    resize_short: int | None = None
+
+    def crop_box(self, height: int, width: int) -> tuple[int, int, int, int]:
+        """The (x0, y0, x1, y1) region of a height x width source that the network sees."""
+        if self.resize_short is None:
+            return (0, 0, width, height)
+        scale = self.resize_short / min(height, width)
+        ch, cw = self.input_size
+        crop_h = min(height, round(ch / scale))
+        crop_w = min(width, round(cw / scale))
+        y0 = (height - crop_h) // 2
+        x0 = (width - crop_w) // 2
+        return (x0, y0, x0 + crop_w, y0 + crop_h)
+
+    def to_network_image(self, image: np.ndarray) -> np.ndarray:
+        """The uint8 image the network sees: HxW (1 channel) or HxWx3."""
+        rgb = to_rgb(image)
+        x0, y0, x1, y1 = self.crop_box(*rgb.shape[:2])
+        rgb = resize(rgb[y0:y1, x0:x1], self.input_size)
+        if self.channels == 1:
+            return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        return rgb
+
+    def to_tensor(self, net_image: np.ndarray) -> torch.Tensor:
+        """uint8 network image (from ``to_network_image``) -> normalised 1xCxHxW float32."""
+        t = torch.from_numpy(np.ascontiguousarray(net_image))
+        t = t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1)
+        t = t.to(torch.float32).div_(255.0)
+        mean = torch.tensor(self.mean, dtype=torch.float32).view(-1, 1, 1)
+        std = torch.tensor(self.std, dtype=torch.float32).view(-1, 1, 1)
+        return ((t - mean) / std).unsqueeze(0)
+
+    def __call__(self, image: np.ndarray) -> torch.Tensor:
+        return self.to_tensor(self.to_network_image(image))
+
+
+def read_image(path: str) -> np.ndarray:
+    """Read an image file as RGB (or gray) numpy array, keeping 16-bit depth and alpha.
+
+    Raises InputError naming the file when it is missing, empty or not an image.
+    """
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: no such file")
+    if p.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty")
+    data = np.fromfile(str(p), dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise InputError(f"{path}: not an image OpenCV can read (PNG, JPEG, BMP, TIFF, ...)")
+    if image.ndim == 3 and image.shape[2] == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    elif image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
+    return image

@@ -1,0 +1,86 @@
+"""Which layers to show by default, and the layer table (name, type, output shape)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+# Modules a person does not name when describing a network: shown only on request.
+_QUIET = (
+    nn.modules.batchnorm._BatchNorm,
+    nn.GroupNorm,
+    nn.LayerNorm,
+    nn.Dropout,
+    nn.Flatten,
+    nn.Identity,
+    nn.ReLU,
+    nn.ReLU6,
+    nn.SiLU,
+    nn.GELU,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Sigmoid,
+    nn.Tanh,
+)
+
+
+def default_layers(module: nn.Module) -> list[str]:
+    """The blocks a person would name, in forward order.
+
+    Members of Sequential containers (expanded when they are Sequential themselves)
+    and top-level leaves, skipping norms, activations, dropout and flatten.
+    Custom layer lists (SmallCNN.display_layers) take precedence where they exist.
+    """
+    if hasattr(module, "display_layers"):
+        return list(module.display_layers())
+    names: list[str] = []
+
+    def visit(prefix: str, mod: nn.Module, in_sequential: bool) -> None:
+        for child_name, child in mod.named_children():
+            full = f"{prefix}{child_name}"
+            if isinstance(child, nn.Sequential):
+                visit(full + ".", child, True)
+            elif isinstance(child, _QUIET):
+                continue
+            elif in_sequential or not list(child.children()):
+                names.append(full)
+            else:
+                visit(full + ".", child, False)
+
+    visit("", module, False)
+    return names
+
+
+def last_conv_layer(module: nn.Module) -> str | None:
+    """Name of the last Conv2d in definition order (the usual Grad-CAM target), or None."""
+    if hasattr(module, "cam_layer"):
+        return module.cam_layer()
+    last = None
+    for name, mod in module.named_modules():
+        if isinstance(mod, nn.Conv2d):
+            last = name
+    return last
+
+
+def layer_table(module: nn.Module, input_shape: tuple[int, ...]) -> list[dict]:
+    """Every named module with its type and output shape (batch dim dropped), forward order."""
+    rows: dict[str, dict] = {}
+    handles = []
+
+    def make_hook(name: str, mod: nn.Module):
+        def hook(_m, _inp, out):
+            shape = list(out.shape[1:]) if isinstance(out, torch.Tensor) else None
+            rows.setdefault(name, {"name": name, "type": type(mod).__name__, "shape": shape})
+
+        return hook
+
+    try:
+        for name, mod in module.named_modules():
+            if name:
+                handles.append(mod.register_forward_hook(make_hook(name, mod)))
+        with torch.inference_mode():
+            module(torch.zeros(1, *input_shape))
+    finally:
+        for h in handles:
+            h.remove()
+    return list(rows.values())

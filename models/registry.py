@@ -1,0 +1,226 @@
+"""Model registry and the scripting API: ``load_model(name)`` -> LoadedModel.
+
+Names: ``digits`` (the shipped digit CNN) and any torchvision classification model
+(``resnet18``, ``mobilenet_v3_small``, ...). Our own checkpoints load by path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.checkpoint import CheckpointError, CheckpointInfo, read_checkpoint
+from models.images import Preprocess
+from models.small_cnn import SmallCNN, SmallCNNConfig
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+DIGITS_CHECKPOINT = RESOURCES / "digits.safetensors"
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+
+class WeightsUnavailable(RuntimeError):
+    """Pretrained weights are needed but neither cached nor downloadable."""
+
+
+@dataclass
+class LoadedModel:
+    """A network ready to run, with what is needed to feed it and read its answer.
+
+    ``module`` is in eval mode with frozen parameters. ``preprocess(image)`` takes an
+    RGB or grayscale numpy image of any size and returns a 1xCxHxW float32 tensor.
+    """
+
+    name: str
+    module: nn.Module
+    labels: list[str]
+    preprocess: Preprocess
+    display_layers: list[str]
+    cam_layer: str | None
+    is_digits: bool = False
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.preprocess.input_size
+
+    @property
+    def channels(self) -> int:
+        return self.preprocess.channels
+
+    def predict(self, image: np.ndarray, k: int = 5) -> list[tuple[int, str, float]]:
+        """Top-k (index, label, probability) for one image."""
+        with torch.inference_mode():
+            probs = torch.softmax(self.module(self.preprocess(image)), dim=1)[0]
+        top = torch.topk(probs, min(k, probs.numel()))
+        return [(int(i), self.labels[int(i)], float(p)) for p, i in zip(top.values, top.indices)]
+
+
+def list_models() -> list[str]:
+    """Names load_model accepts: 'digits' then torchvision's classification models."""
+    import torchvision
+
+    return ["digits", *sorted(torchvision.models.list_models(module=torchvision.models))]
+
+
+def _freeze(module: nn.Module) -> nn.Module:
+    module.eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module
+
+
+def build_from_checkpoint(path: str | Path) -> LoadedModel:
+    """Rebuild a network from one of our self-describing checkpoints."""
+    tensors, info = read_checkpoint(path)
+    if info.arch != "small_cnn":
+        raise CheckpointError(f"{path}: architecture {info.arch!r} is not one this version builds")
+    try:
+        module = SmallCNN(SmallCNNConfig(**info.config))
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: architecture config is invalid ({exc})") from None
+    _load_state(module, tensors, path)
+    return _wrap_small_cnn(module, info, name=Path(path).stem, source=str(path))
+
+
+def _load_state(module: nn.Module, tensors: dict[str, torch.Tensor], path: str | Path) -> None:
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = [
+        f"{k}: file {tuple(tensors[k].shape)} vs model {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in tensors and tensors[k].shape != v.shape
+    ]
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing keys {missing[:5]}")
+        if unexpected:
+            parts.append(f"unexpected keys {unexpected[:5]}")
+        if wrong:
+            parts.append("shape mismatch " + "; ".join(wrong[:5]))
+        raise CheckpointError(f"{path}: weights do not fit the architecture: " + ", ".join(parts))
+    module.load_state_dict(tensors)
+
+
+def _wrap_small_cnn(module: SmallCNN, info: CheckpointInfo, name: str, source: str) -> LoadedModel:
+    prep = Preprocess(
+        input_size=info.input_size, channels=info.channels, mean=tuple(info.mean), std=tuple(info.std)
+    )
+    return LoadedModel(
+        name=name,
+        module=_freeze(module),
+        labels=list(info.labels),
+        preprocess=prep,
+        display_layers=module.display_layers(),
+        cam_layer=module.cam_layer(),
+        is_digits=info.extra.get("task") == "digits",
+        source=source,
+    )
+
+
+def _load_torchvision(name: str, weights: str) -> LoadedModel:
+    from torchvision.models import get_model, get_model_weights
+
+    from models.layer_choice import default_layers, last_conv_layer
+
+    try:
+        weights_enum = get_model_weights(name)
+    except ValueError:
+        raise ValueError(f"unknown model {name!r}; choose from: {', '.join(list_models())}") from None
+    if weights == "none":
+        module = get_model(name, weights=None)
+        spec = weights_enum.DEFAULT
+        labels = [str(c) for c in spec.meta.get("categories", [])]
+        notes = ["random weights (--weights none): predictions are meaningless"]
+    else:
+        try:
+            spec = weights_enum.DEFAULT if weights == "default" else weights_enum[weights]
+        except KeyError:
+            options = ", ".join(["default", "none", *weights_enum.__members__])
+            raise ValueError(f"weights {weights!r} for {name}: choose one of {options}") from None
+        try:
+            module = get_model(name, weights=spec)
+        except (OSError, RuntimeError) as exc:  # URLError is an OSError
+            raise WeightsUnavailable(
+                f"pretrained weights for {name} are not cached and could not be downloaded "
+                f"({exc}). Offline you can use --weights none (random weights), the built-in "
+                "'digits' model, or --checkpoint FILE."
+            ) from None
+        labels = [str(c) for c in spec.meta.get("categories", [])]
+        notes = []
+    tf = spec.transforms()
+    crop = int(tf.crop_size[0])
+    resize_short = int(tf.resize_size[0])
+    prep = Preprocess(
+        input_size=(crop, crop), channels=3, mean=tuple(tf.mean), std=tuple(tf.std),
+        resize_short=resize_short,
+    )
+    module = _freeze(module)
+    num_out = _output_count(module, prep)
+    if len(labels) != num_out:
+        labels = [str(i) for i in range(num_out)]
+    return LoadedModel(
+        name=name,
+        module=module,
+        labels=labels,
+        preprocess=prep,
+        display_layers=default_layers(module),
+        cam_layer=last_conv_layer(module),
+        source=f"torchvision:{name}",
+        notes=notes,
+    )
+
+
+def _output_count(module: nn.Module, prep: Preprocess) -> int:
+    with torch.inference_mode():
+        return int(module(torch.zeros(1, prep.channels, *prep.input_size)).shape[1])
+
+
+def load_model(name: str = "digits", weights: str = "default", checkpoint: str | Path | None = None) -> LoadedModel:
+    """Load a model by registry name, or from one of our checkpoint files.
+
+    ``weights``: 'default' (trained / pretrained), 'none' (random init), or a
+    torchvision weights enum member name.
+    """
+    if checkpoint is not None:
+        return build_from_checkpoint(checkpoint)
+    if name == "digits":
+        if weights == "none":
+            module = SmallCNN(digits_config())
+            info = digits_info(module.config)
+            loaded = _wrap_small_cnn(module, info, name="digits", source="random weights")
+            loaded.notes.append("random weights (--weights none): predictions are meaningless")
+            return loaded
+        loaded = build_from_checkpoint(DIGITS_CHECKPOINT)
+        loaded.name = "digits"
+        return loaded
+    if Path(name).suffix == ".safetensors":
+        return build_from_checkpoint(name)
+    return _load_torchvision(name, weights)
+
+
+def digits_config() -> SmallCNNConfig:
+    """The shipped digit CNN: three 5x5 conv blocks (8, 16, 32 channels), fc 64, fc 10."""
+    return SmallCNNConfig(
+        in_channels=1, num_classes=10, input_size=(28, 28), channels=[8, 16, 32],
+        kernel_size=5, padding=2, activation="relu", pool="max", hidden=64, dropout=0.2,
+    )
+
+
+def digits_info(config: SmallCNNConfig, extra: dict | None = None) -> CheckpointInfo:
+    return CheckpointInfo(
+        arch="small_cnn",
+        config=config.to_dict(),
+        labels=[str(i) for i in range(10)],
+        input_size=config.input_size,
+        channels=1,
+        mean=[MNIST_MEAN],
+        std=[MNIST_STD],
+        extra={"task": "digits", **(extra or {})},
+    )

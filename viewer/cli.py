@@ -1,0 +1,198 @@
+"""Command line: `cnn-viewer` (the window) and its subcommands predict, layers, train."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+SUBCOMMANDS = ("view", "predict", "layers", "train")
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="digits",
+                   help="registry name: 'digits' (built in) or a torchvision model, e.g. resnet18")
+    p.add_argument("--weights", default="default",
+                   help="'default' (trained/pretrained), 'none' (random init) or a weights name")
+    p.add_argument("--checkpoint", default=None, help="a cnn-viewer checkpoint (.safetensors)")
+
+
+def _model_options(args: argparse.Namespace):
+    from viewer.core.options import ModelOptions
+
+    return ModelOptions(model=args.model, weights=args.weights, checkpoint=args.checkpoint)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cnn-viewer",
+        description="See what a convolutional network sees, live. Without a subcommand the "
+        "viewer opens (the built-in digit CNN with the drawing pad).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{view,predict,layers,train}")
+
+    view = sub.add_parser("view", help="open the viewer window (the default)")
+    _add_view_options(view)
+
+    pred = sub.add_parser("predict", help="print the top classes for image files")
+    _add_model_options(pred)
+    pred.add_argument("--as-drawing", action="store_true",
+                      help="preprocess like the drawing pad (MNIST-style centring)")
+    pred.add_argument("--top", type=_positive, default=5, help="how many classes (default 5)")
+    pred.add_argument("--json", action="store_true", help="print one JSON array")
+    pred.add_argument("images", nargs="+", metavar="IMAGE")
+
+    lay = sub.add_parser("layers", help="print the layer table: name, type, output shape")
+    _add_model_options(lay)
+    lay.add_argument("--json", action="store_true", help="print one JSON array")
+
+    train = sub.add_parser("train", help="train a network")
+    train.add_argument("arch", choices=["digits"], help="what to train: the digit CNN")
+    train.add_argument("--data", required=True, help="folder with MNIST IDX files (.gz or not)")
+    train.add_argument("--out", required=True, help="checkpoint to write (.safetensors)")
+    train.add_argument("--epochs", type=_positive, default=40)
+    train.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _add_view_options(p: argparse.ArgumentParser) -> None:
+    _add_model_options(p)
+    p.add_argument("--source", default="pad", choices=["pad"], help="input source (default pad)")
+    p.add_argument("--screenshot", metavar="FILE", help="save the window as PNG after --frames "
+                   "results, then exit (works with QT_QPA_PLATFORM=offscreen)")
+    p.add_argument("--frames", type=_positive, default=1, help="results to show before --screenshot")
+    p.add_argument("--threads", type=_positive, default=None, help="torch threads for inference")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
+        argv = ["view", *argv]
+    args = build_parser().parse_args(argv)
+    try:
+        return {"view": cmd_view, "predict": cmd_predict, "layers": cmd_layers,
+                "train": cmd_train}[args.command](args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _fail(message: str) -> int:
+    print(f"cnn-viewer: error: {message}", file=sys.stderr)
+    return 1
+
+
+def _load(args: argparse.Namespace):
+    """Load the model the options name; expected failures become a message, not a traceback."""
+    from models import CheckpointError
+    from models.registry import WeightsUnavailable
+
+    try:
+        return _model_options(args).load(), None
+    except (CheckpointError, WeightsUnavailable, ValueError) as exc:
+        return None, str(exc)
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    from viewer.core.options import ViewerOptions
+    from viewer.ui.app import run_viewer
+
+    return run_viewer(ViewerOptions(
+        model=_model_options(args), source=args.source, screenshot=args.screenshot,
+        frames=args.frames, threads=args.threads,
+    ))
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from models.drawing import center_digit
+    from models.images import InputError, read_image
+
+    model, error = _load(args)
+    if model is None:
+        return _fail(error)
+    rows, failed = [], 0
+    for path in args.images:
+        try:
+            image = read_image(path)
+            if args.as_drawing:
+                digit = center_digit(image)
+                if digit is None:
+                    raise InputError(f"{path}: no ink found; the drawing looks empty")
+                image = digit
+            top = model.predict(image, k=args.top)
+            rows.append({"file": path, "top": [
+                {"index": i, "label": label, "prob": round(p, 6)} for i, label, p in top]})
+        except InputError as exc:
+            failed += 1
+            message = str(exc)
+            rows.append({"file": path, "error": message if path in message else f"{path}: {message}"})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            if "error" in row:
+                print(f"{row['file']}: error: {row['error']}", file=sys.stderr)
+                continue
+            print(row["file"])
+            for t in row["top"]:
+                print(f"  {t['prob']:7.2%}  {t['label']}  (class {t['index']})")
+    return 1 if failed else 0
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    from models.layer_choice import layer_table
+
+    model, error = _load(args)
+    if model is None:
+        return _fail(error)
+    rows = layer_table(model.module, (model.channels, *model.input_size))
+    shown = set(model.display_layers)
+    for r in rows:
+        r["shown"] = r["name"] in shown
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    print(f"{model.name}: input {model.channels} x {model.input_size[0]} x {model.input_size[1]}"
+          "   (* = shown by default)")
+    for r in rows:
+        shape = " x ".join(map(str, r["shape"])) if r["shape"] is not None else "-"
+        print(f"{'*' if r['shown'] else ' '} {r['name']:<{width}}  {r['type']:<18} {shape}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from models.digit_training import train_digits
+    from models.mnist import DataError
+
+    bar = tqdm(total=args.epochs, unit="epoch", desc="training digits", dynamic_ncols=True)
+
+    def progress(p) -> None:
+        if p.val_accuracy is None:
+            bar.set_postfix(loss=f"{p.loss:.3f}", step=f"{p.step}/{p.steps_per_epoch}", refresh=False)
+        else:
+            bar.set_postfix(loss=f"{p.loss:.3f}", val_acc=f"{p.val_accuracy:.2%}")
+            bar.update(1)
+
+    try:
+        metrics = train_digits(args.data, args.out, epochs=args.epochs, seed=args.seed,
+                               on_progress=progress)
+    except DataError as exc:
+        bar.close()
+        return _fail(str(exc))
+    bar.close()
+    print(f"best epoch {metrics['best_epoch']}: validation accuracy {metrics['val_accuracy']:.2%} "
+          f"on {metrics['val_images']} images")
+    print(f"held-out test accuracy {metrics['test_accuracy']:.2%} on {metrics['test_images']} "
+          f"images never used in training or model selection ({metrics['split']})")
+    print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,1 @@
+"""The engine, Qt-free: frames, slots, activation recording, saliency, mosaics, pipeline."""

@@ -1,0 +1,58 @@
+"""What travels along the data path: Frame in, Result out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Frame:
+    """One input image. ``image``: HxWx3 RGB uint8 (or HxW gray), owned by the frame."""
+
+    id: int
+    timestamp: float  # time.perf_counter() at capture
+    image: np.ndarray
+    source: str
+
+
+@dataclass
+class LayerView:
+    """One shown layer. ``mosaic``: uint8 2-D image, channels tiled (ready to show)."""
+
+    name: str
+    type: str
+    shape: tuple[int, ...]  # output shape without the batch dim
+    mosaic: np.ndarray
+    grid: tuple[int, int]  # (rows, cols) of tiles
+    tile: tuple[int, int]  # (h, w) of one tile, without the gap
+
+
+@dataclass
+class Result:
+    """Everything the window shows for one frame; produced by the inference thread."""
+
+    frame_id: int
+    frame_time: float
+    source: str
+    timings_ms: dict[str, float]
+    top: list[tuple[int, str, float]]  # (index, label, probability), best first
+    probs: np.ndarray  # all class probabilities, float32
+    logits: np.ndarray
+    frame_image: np.ndarray  # the frame as captured (RGB uint8)
+    network_image: np.ndarray | None  # the input as the network saw it (uint8), None if empty
+    layers: list[LayerView] = field(default_factory=list)
+    saliency: np.ndarray | None = None  # float32 in [0, 1] at network input size
+    empty: bool = False  # nothing to classify (e.g. a blank pad)
+    error: str | None = None  # this frame could not be processed; the message says why
+    done_time: float = 0.0
+
+    @classmethod
+    def blank(cls, frame: Frame, error: str | None = None) -> "Result":
+        """A Result for ``frame`` with nothing computed yet (or only an error)."""
+        return cls(
+            frame_id=frame.id, frame_time=frame.timestamp, source=frame.source, timings_ms={},
+            top=[], probs=np.zeros(0, np.float32), logits=np.zeros(0, np.float32),
+            frame_image=frame.image, network_image=None, error=error,
+        )

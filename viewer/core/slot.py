@@ -1,0 +1,53 @@
+"""A latest-item slot: writing replaces what was there, so nothing ever queues."""
+
+from __future__ import annotations
+
+import threading
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class LatestSlot(Generic[T]):
+    """Holds at most one item. Safe to use from any thread.
+
+    ``put`` replaces an unread item (counted in ``dropped``); ``take`` waits for an
+    item newer than the last one taken and removes it; ``peek`` returns the newest
+    item without removing it.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._item: T | None = None
+        self._version = 0
+        self.dropped = 0
+
+    def put(self, item: T) -> None:
+        with self._cond:
+            if self._item is not None:
+                self.dropped += 1
+            self._item = item
+            self._version += 1
+            self._cond.notify_all()
+
+    def take(self, timeout: float | None = None) -> T | None:
+        """Remove and return the item, waiting up to ``timeout`` s; None if none came."""
+        with self._cond:
+            if self._item is None:
+                self._cond.wait_for(lambda: self._item is not None, timeout)
+            item, self._item = self._item, None
+            return item
+
+    def take_nowait(self) -> T | None:
+        with self._cond:
+            item, self._item = self._item, None
+            return item
+
+    def wake(self) -> None:
+        """Wake any waiting ``take`` (used on shutdown)."""
+        with self._cond:
+            self._cond.notify_all()
+
+    @property
+    def version(self) -> int:
+        return self._version
