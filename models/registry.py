@@ -83,8 +83,28 @@ def build_from_checkpoint(path: str | Path) -> LoadedModel:
         module = SmallCNN(SmallCNNConfig(**info.config))
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: architecture config is invalid ({exc})") from None
+    _check_info(module.config, info, path)
     _load_state(module, tensors, path)
     return _wrap_small_cnn(module, info, name=Path(path).stem, source=str(path))
+
+
+def _check_info(config: SmallCNNConfig, info: CheckpointInfo, path: str | Path) -> None:
+    """The metadata that feeds and reads the network must agree with its architecture."""
+    faults = []
+    if len(info.labels) != config.num_classes:
+        faults.append(f"{len(info.labels)} class names for {config.num_classes} outputs")
+    if info.channels != config.in_channels:
+        faults.append(f"{info.channels} input channels for a network taking {config.in_channels}")
+    if tuple(info.input_size) != tuple(config.input_size):
+        faults.append(f"input size {tuple(info.input_size)} for a network built for "
+                      f"{tuple(config.input_size)}")
+    for key in ("mean", "std"):
+        if len(getattr(info, key)) not in (1, info.channels):
+            faults.append(f"{len(getattr(info, key))} {key} values for {info.channels} channels")
+    if any(s <= 0 for s in info.std):
+        faults.append(f"std {info.std} must be positive")
+    if faults:
+        raise CheckpointError(f"{path}: metadata does not fit the architecture: " + "; ".join(faults))
 
 
 def _load_state(module: nn.Module, tensors: dict[str, torch.Tensor], path: str | Path) -> None:

@@ -69,13 +69,18 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
                    "results, then exit (works with QT_QPA_PLATFORM=offscreen)")
     p.add_argument("--frames", type=_positive, default=1, help="results to show before --screenshot")
     p.add_argument("--threads", type=_positive, default=None, help="torch threads for inference")
+    p.add_argument("--draw", type=int, choices=range(10), metavar="DIGIT",
+                   help="start with an example DIGIT (0-9) drawn on the pad")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["view", *argv]
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # usage error (argparse printed it; code 2) or --help (0)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return {"view": cmd_view, "predict": cmd_predict, "layers": cmd_layers,
                 "train": cmd_train}[args.command](args)
@@ -107,7 +112,7 @@ def cmd_view(args: argparse.Namespace) -> int:
     return run_viewer(ViewerOptions(
         model=_model_options(args), source=args.source, screenshot=args.screenshot,
         frames=args.frames, threads=args.threads,
-    ))
+    ), draw=args.draw)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

@@ -38,11 +38,12 @@ def _scale(x: torch.Tensor, mode: str) -> torch.Tensor:
 def as_maps(act: torch.Tensor) -> tuple[torch.Tensor, bool]:
     """One sample's activation (batch dim removed) -> (C x H x W, is_vector).
 
-    3-D maps stay as they are; a vector of length N becomes N cells of 1x1; a token
-    sequence (N x D) becomes one N x D map; anything else is flattened to a vector.
+    3-D maps stay as they are, except C x 1 x 1 (e.g. after global pooling), which is a
+    vector; a vector of length N becomes N cells of 1x1; a token sequence (N x D)
+    becomes one N x D map; anything else is flattened to a vector.
     """
     act = act.detach().float()
-    if act.ndim == 3:
+    if act.ndim == 3 and act.shape[1:] != (1, 1):
         return act, False
     if act.ndim == 2:
         return act[None], False

@@ -10,6 +10,7 @@ import os
 import threading
 import time
 import traceback
+from typing import Callable
 
 import numpy as np
 import torch
@@ -135,11 +136,12 @@ class InferenceWorker(threading.Thread):
     """Takes the newest Frame from ``frames``, puts its Result into ``results``.
 
     Swap the engine with ``set_engine`` (any thread); ``stop()`` ends the loop and
-    ``join`` returns within one frame's processing time.
+    ``join`` returns within one frame's processing time. ``on_result`` is called in
+    this thread after each Result is put, as a wake-up; it must not do heavy work.
     """
 
     def __init__(self, engine: Engine, frames: LatestSlot[Frame], results: LatestSlot[Result],
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, on_result: Callable[[], None] | None = None) -> None:
         super().__init__(name="inference", daemon=True)
         self._engine = engine
         self._lock = threading.Lock()
@@ -148,6 +150,7 @@ class InferenceWorker(threading.Thread):
         self.threads = threads or default_threads()
         self._stop_event = threading.Event()
         self.processed = 0
+        self.on_result = on_result  # called in this thread after each put (e.g. to wake the GUI)
 
     def set_engine(self, engine: Engine) -> None:
         with self._lock:
@@ -176,3 +179,5 @@ class InferenceWorker(threading.Thread):
                 traceback.print_exc()
             self.processed += 1
             self.results.put(result)
+            if self.on_result is not None:
+                self.on_result()

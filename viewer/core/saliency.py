@@ -46,6 +46,9 @@ def reference_gradcam(module: nn.Module, x: torch.Tensor, layer: str, target: in
     def hook(_m, _i, out):
         out.retain_grad()
         store["act"] = out
+        # Hand the rest of the network a copy: an in-place op after this layer (ReLU with
+        # inplace=True) would otherwise overwrite the stored activation and move its grad.
+        return out.clone()
 
     flags = [p.requires_grad for p in module.parameters()]
     handle = target_module.register_forward_hook(hook)

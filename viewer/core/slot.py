@@ -20,6 +20,7 @@ class LatestSlot(Generic[T]):
         self._cond = threading.Condition()
         self._item: T | None = None
         self._version = 0
+        self._wakes = 0
         self.dropped = 0
 
     def put(self, item: T) -> None:
@@ -34,7 +35,10 @@ class LatestSlot(Generic[T]):
         """Remove and return the item, waiting up to ``timeout`` s; None if none came."""
         with self._cond:
             if self._item is None:
-                self._cond.wait_for(lambda: self._item is not None, timeout)
+                wakes = self._wakes
+                self._cond.wait_for(
+                    lambda: self._item is not None or self._wakes != wakes, timeout
+                )
             item, self._item = self._item, None
             return item
 
@@ -43,9 +47,15 @@ class LatestSlot(Generic[T]):
             item, self._item = self._item, None
             return item
 
-    def wake(self) -> None:
-        """Wake any waiting ``take`` (used on shutdown)."""
+    def peek(self) -> T | None:
+        """The unread item, left in place; None if there is none."""
         with self._cond:
+            return self._item
+
+    def wake(self) -> None:
+        """Wake any waiting ``take``, which then returns None at once (used on shutdown)."""
+        with self._cond:
+            self._wakes += 1
             self._cond.notify_all()
 
     @property

@@ -1,0 +1,41 @@
+"""UI tests run real widgets offscreen; Qt warnings fail the test that caused them."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+from models import load_model  # noqa: E402
+
+# Warnings Qt's offscreen platform prints for any window; they say nothing about our code.
+BENIGN = ("propagateSizeHints",)
+
+
+@pytest.fixture(scope="session")
+def digits_model():
+    return load_model("digits")
+
+
+@pytest.fixture
+def window(qtbot, digits_model):
+    from viewer.ui.app import make_app
+    from viewer.ui.main_window import MainWindow
+
+    make_app()
+    win = MainWindow(digits_model, threads=1)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.shutdown()
+    assert not win.worker.is_alive(), "the inference thread outlived the window"
+
+
+@pytest.fixture(autouse=True)
+def qt_warnings_fail(qtlog):
+    yield
+    bad = [r.message for r in qtlog.records
+           if r.type.name in ("QtWarningMsg", "QtCriticalMsg", "QtFatalMsg")
+           and not any(b in r.message for b in BENIGN)]
+    assert not bad, f"Qt warnings: {bad}"

@@ -1,0 +1,116 @@
+"""Start the Qt application: platform checks, theme, the main window, screenshot mode."""
+
+from __future__ import annotations
+
+import ctypes.util
+import os
+import sys
+
+from viewer.core.options import ViewerOptions
+
+RESOURCES = __import__("pathlib").Path(__file__).resolve().parents[2] / "resources"
+
+
+def platform_problem() -> str | None:
+    """Why a real window cannot open here, or None. Checked before QApplication exists."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or platform.startswith(("offscreen", "minimal", "wayland")):
+        return None
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        return ("no display found (DISPLAY is not set). Run it on a desktop, or set "
+                "QT_QPA_PLATFORM=offscreen with --screenshot FILE to render without one.")
+    if ctypes.util.find_library("xcb-cursor") is None:
+        return ("Qt 6 needs the system library libxcb-cursor0 for a window on X11. Install it "
+                "(Debian/Ubuntu: sudo apt install libxcb-cursor0; Fedora: sudo dnf install "
+                "xcb-util-cursor) and start cnn-viewer again.")
+    return None
+
+
+def make_app(argv: list[str] | None = None):
+    """The QApplication, with pyqtgraph set to row-major images and the dark theme."""
+    import pyqtgraph as pg
+    from PyQt6.QtGui import QColor, QPalette
+    from PyQt6.QtWidgets import QApplication
+
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+    app = QApplication.instance() or QApplication(argv or ["cnn-viewer"])
+    app.setApplicationName("cnn-viewer")
+    app.setOrganizationName("cnn-viewer")
+    app.setStyle("Fusion")
+    pal = QPalette()
+    for role, color in [
+        (QPalette.ColorRole.Window, "#26282e"), (QPalette.ColorRole.WindowText, "#e1e4ea"),
+        (QPalette.ColorRole.Base, "#1d1f24"), (QPalette.ColorRole.AlternateBase, "#2c2f36"),
+        (QPalette.ColorRole.Text, "#e1e4ea"), (QPalette.ColorRole.Button, "#33363e"),
+        (QPalette.ColorRole.ButtonText, "#e1e4ea"), (QPalette.ColorRole.Highlight, "#ffa62b"),
+        (QPalette.ColorRole.HighlightedText, "#1d1f24"), (QPalette.ColorRole.ToolTipBase, "#33363e"),
+        (QPalette.ColorRole.ToolTipText, "#e1e4ea"),
+    ]:
+        pal.setColor(role, QColor(color))
+    app.setPalette(pal)
+    qss = RESOURCES / "style.qss"
+    if qss.is_file():
+        app.setStyleSheet(qss.read_text())
+    return app
+
+
+def run_viewer(options: ViewerOptions, draw: int | None = None) -> int:
+    """Open the window and run until it closes. Returns the process exit status."""
+    problem = platform_problem()
+    if problem:
+        print(f"cnn-viewer: cannot open a window: {problem}", file=sys.stderr)
+        return 1
+    from models import CheckpointError
+    from models.registry import WeightsUnavailable
+
+    try:
+        model = options.model.load()
+    except (CheckpointError, WeightsUnavailable, ValueError) as exc:
+        print(f"cnn-viewer: error: {exc}", file=sys.stderr)
+        return 1
+    if not getattr(model, "is_digits", False):
+        print(f"cnn-viewer: error: model {model.name!r} needs a camera or file source, which "
+              "this version does not have yet; the drawing pad works with --model digits",
+              file=sys.stderr)
+        return 1
+
+    from viewer.ui.main_window import MainWindow
+
+    app = make_app()
+    window = MainWindow(model, top_k=options.top_k, saliency=options.saliency,
+                        threads=options.threads)
+    window.show()
+    if draw is not None:
+        window.pad.draw_example(draw)
+    if options.screenshot:
+        _arm_screenshot(app, window, options)
+    code = app.exec()
+    window.shutdown()
+    return code
+
+
+def _arm_screenshot(app, window, options: ViewerOptions) -> None:
+    """After ``options.frames`` results are shown, save the window as PNG and quit.
+
+    The pad only makes a frame when it changes, so its image is sent again after
+    each result until enough have been shown.
+    """
+    from PyQt6.QtCore import QTimer
+
+    def after(result) -> None:
+        if window.shown >= options.frames:
+            window.after_render = None
+            QTimer.singleShot(50, save_and_quit)  # let the last paint land first
+        else:
+            window.submit_pad()
+
+    def save_and_quit() -> None:
+        ok = window.save_screenshot(options.screenshot)
+        if ok:
+            print(f"saved {options.screenshot}")
+        else:
+            print(f"cnn-viewer: error: could not write {options.screenshot}", file=sys.stderr)
+        app.exit(0 if ok else 1)
+
+    window.after_render = after
+    window.submit_pad()

@@ -1,0 +1,141 @@
+"""The layers panel: one row per shown layer, its channels tiled into one mosaic image."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+
+from viewer.core.frames import LayerView
+from viewer.core.mosaic import GAP, tile_at
+from viewer.ui.colormaps import mosaic_lut
+
+MAX_TILE_PX = 40  # a tile is drawn at most this wide, so every layer fits on screen
+MAX_ROW_HEIGHT = 240
+VECTOR_ROW_HEIGHT = 22
+TITLE_WIDTH = 150
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return " x ".join(str(s) for s in shape)
+
+
+class LayerRow(QWidget):
+    """Name and shape beside a mosaic. Clicking a tile emits (layer, channel)."""
+
+    clicked = pyqtSignal(str, int)
+
+    def __init__(self, name: str, lut: np.ndarray, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.view_data: LayerView | None = None
+        self.title = QLabel(name)
+        self.title.setObjectName("layerTitle")
+        self.title.setFixedWidth(TITLE_WIDTH)
+        self.title.setWordWrap(True)
+        self.title.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.view = pg.GraphicsView()
+        self.view.setBackground(None)
+        self.view.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.box = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False,
+                              enableMenu=False, defaultPadding=0.0)
+        self.view.setCentralItem(self.box)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setLookupTable(lut)
+        self.box.addItem(self.image)
+        self.image.mouseClickEvent = self._on_click  # pyqtgraph's per-item click hook
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 3, 4, 3)
+        layout.setSpacing(8)
+        layout.addWidget(self.title)
+        layout.addWidget(self.view, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(1)
+        self.view.setFixedHeight(VECTOR_ROW_HEIGHT)
+
+    def show_layer(self, lv: LayerView) -> None:
+        first = self.view_data is None or self.view_data.mosaic.shape != lv.mosaic.shape
+        self.view_data = lv
+        self.image.setImage(lv.mosaic, autoLevels=False, levels=(0, 255))
+        if first:
+            self._fit(lv)
+
+    def clear(self) -> None:
+        if self.view_data is not None:
+            self.image.setImage(np.full_like(self.view_data.mosaic, GAP), autoLevels=False,
+                                levels=(0, 255))
+
+    def _fit(self, lv: LayerView) -> None:
+        self.title.setText(f"<b>{lv.name}</b> <span style='color:#9aa0aa'>{lv.type}</span><br>"
+                           f"<span style='color:#9aa0aa'>{shape_text(lv.shape)}</span>")
+        h, w = lv.mosaic.shape
+        vector = lv.tile == (1, 1) and h <= 2
+        self.box.setAspectLocked(not vector)
+        avail = max(120, self.width() - TITLE_WIDTH - 24)
+        if vector:
+            width = min(avail, w * 14)
+            height = VECTOR_ROW_HEIGHT * h
+        else:
+            scale = min(avail / w, MAX_TILE_PX / lv.tile[1], MAX_ROW_HEIGHT / h)
+            width, height = int(w * scale), int(h * scale)
+        self.view.setFixedSize(max(8, width), max(8, height))
+        self.setMinimumHeight(max(self.title.sizeHint().height(), height) + 6)
+        self.box.setRange(xRange=(0, w), yRange=(0, h), padding=0)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.view_data is not None:
+            self._fit(self.view_data)
+
+    def _on_click(self, event) -> None:
+        if self.view_data is None:
+            return
+        pos = event.pos()
+        lv = self.view_data
+        channels = lv.shape[0] if len(lv.shape) in (1, 3) else 1
+        index = tile_at(int(pos.x()), int(pos.y()), lv.grid, lv.tile, channels)
+        if index is not None:
+            self.clicked.emit(self.name, index)
+            event.accept()
+
+
+class LayersPanel(QScrollArea):
+    """All shown layers, top to bottom in forward order. Only rebuilt when the list changes."""
+
+    unit_clicked = pyqtSignal(str, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._inner = QWidget()
+        self._layout = QVBoxLayout(self._inner)
+        self._layout.setContentsMargins(4, 4, 4, 4)
+        self._layout.setSpacing(2)
+        self._layout.addStretch(1)
+        self.setWidget(self._inner)
+        self.rows: dict[str, LayerRow] = {}
+        self._lut = mosaic_lut()
+
+    def set_layers(self, names: list[str]) -> None:
+        if list(self.rows) == names:
+            return
+        for row in self.rows.values():
+            self._layout.removeWidget(row)
+            row.deleteLater()
+        self.rows = {}
+        for i, name in enumerate(names):
+            row = LayerRow(name, self._lut)
+            row.clicked.connect(self.unit_clicked)
+            self._layout.insertWidget(i, row)
+            self.rows[name] = row
+
+    def show_layers(self, views: list[LayerView]) -> None:
+        for lv in views:
+            row = self.rows.get(lv.name)
+            if row is not None:
+                row.show_layer(lv)
+
+    def clear(self) -> None:
+        for row in self.rows.values():
+            row.clear()
