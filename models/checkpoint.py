@@ -50,7 +50,9 @@ class CheckpointInfo:
         )
 
 
-def save_checkpoint(path: str | Path, state_dict: dict[str, torch.Tensor], info: CheckpointInfo) -> None:
+def save_checkpoint(
+    path: str | Path, state_dict: dict[str, torch.Tensor], info: CheckpointInfo
+) -> None:
     """Write ``state_dict`` and ``info`` to ``path`` (a .safetensors file)."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
     path = Path(path)

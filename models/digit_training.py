@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
 from models.checkpoint import save_checkpoint
-from models.mnist import load_mnist_folder, split_indices
+from models.mnist import DataError, load_mnist_folder, split_indices
 from models.registry import MNIST_MEAN, MNIST_STD, digits_config, digits_info
 from models.small_cnn import SmallCNN
 from models.training import Progress, evaluate, to_unit_tensor, train_classifier
@@ -33,6 +33,11 @@ def train_digits(
     """
     images, labels = load_mnist_folder(data_dir)
     split = split_indices(len(images))
+    if any(len(v) == 0 for v in split.values()):
+        raise DataError(
+            f"{data_dir}: {len(images)} images are too few to split into training, "
+            "validation and test sets (at least 5 are needed)"
+        )
     x = to_unit_tensor(images)
     y = torch.from_numpy(labels.astype("int64"))
     torch.manual_seed(seed)

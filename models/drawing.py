@@ -50,9 +50,7 @@ def center_digit(image: np.ndarray) -> np.ndarray | None:
     yy, xx = np.mgrid[0:new_h, 0:new_w]
     cy = float((yy * small).sum()) / total
     cx = float((xx * small).sum()) / total
-    # Translate so the centre of mass lands on the centre of the 28x28 frame, by whole
-    # pixels as in MNIST: a sub-pixel shift would blur the strokes and widen the box to 21.
-    dx, dy = round((SIZE - 1) / 2 - cx), round((SIZE - 1) / 2 - cy)
-    shift = np.float32([[1, 0, dx], [0, 1, dy]])
+    # Translate so the centre of mass lands on the centre of the 28x28 frame.
+    shift = np.float32([[1, 0, (SIZE - 1) / 2 - cx], [0, 1, (SIZE - 1) / 2 - cy]])
     out = cv2.warpAffine(small, shift, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderValue=0)
     return np.clip(out, 0, 255).astype(np.uint8)

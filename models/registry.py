@@ -57,7 +57,8 @@ class LoadedModel:
         with torch.inference_mode():
             probs = torch.softmax(self.module(self.preprocess(image)), dim=1)[0]
         top = torch.topk(probs, min(k, probs.numel()))
-        return [(int(i), self.labels[int(i)], float(p)) for p, i in zip(top.values, top.indices)]
+        pairs = zip(top.values, top.indices, strict=True)
+        return [(int(i), self.labels[int(i)], float(p)) for p, i in pairs]
 
 
 def list_models() -> list[str]:
@@ -96,15 +97,19 @@ def _check_info(config: SmallCNNConfig, info: CheckpointInfo, path: str | Path) 
     if info.channels != config.in_channels:
         faults.append(f"{info.channels} input channels for a network taking {config.in_channels}")
     if tuple(info.input_size) != tuple(config.input_size):
-        faults.append(f"input size {tuple(info.input_size)} for a network built for "
-                      f"{tuple(config.input_size)}")
+        faults.append(
+            f"input size {tuple(info.input_size)} for a network built for "
+            f"{tuple(config.input_size)}"
+        )
     for key in ("mean", "std"):
         if len(getattr(info, key)) not in (1, info.channels):
             faults.append(f"{len(getattr(info, key))} {key} values for {info.channels} channels")
     if any(s <= 0 for s in info.std):
         faults.append(f"std {info.std} must be positive")
     if faults:
-        raise CheckpointError(f"{path}: metadata does not fit the architecture: " + "; ".join(faults))
+        raise CheckpointError(
+            f"{path}: metadata does not fit the architecture: " + "; ".join(faults)
+        )
 
 
 def _load_state(module: nn.Module, tensors: dict[str, torch.Tensor], path: str | Path) -> None:
@@ -130,7 +135,10 @@ def _load_state(module: nn.Module, tensors: dict[str, torch.Tensor], path: str |
 
 def _wrap_small_cnn(module: SmallCNN, info: CheckpointInfo, name: str, source: str) -> LoadedModel:
     prep = Preprocess(
-        input_size=info.input_size, channels=info.channels, mean=tuple(info.mean), std=tuple(info.std)
+        input_size=info.input_size,
+        channels=info.channels,
+        mean=tuple(info.mean),
+        std=tuple(info.std),
     )
     return LoadedModel(
         name=name,
@@ -144,7 +152,9 @@ def _wrap_small_cnn(module: SmallCNN, info: CheckpointInfo, name: str, source: s
     )
 
 
-def _load_torchvision(name: str, weights: str) -> LoadedModel:
+def _load_torchvision(
+    name: str, weights: str, input_size: tuple[int, int] | None = None
+) -> LoadedModel:
     from torchvision.models import get_model, get_model_weights
 
     from models.layer_choice import default_layers, last_conv_layer
@@ -152,7 +162,9 @@ def _load_torchvision(name: str, weights: str) -> LoadedModel:
     try:
         weights_enum = get_model_weights(name)
     except ValueError:
-        raise ValueError(f"unknown model {name!r}; choose from: {', '.join(list_models())}") from None
+        raise ValueError(
+            f"unknown model {name!r}; choose from: {', '.join(list_models())}"
+        ) from None
     if weights == "none":
         module = get_model(name, weights=None)
         spec = weights_enum.DEFAULT
@@ -174,15 +186,15 @@ def _load_torchvision(name: str, weights: str) -> LoadedModel:
             ) from None
         labels = [str(c) for c in spec.meta.get("categories", [])]
         notes = []
-    tf = spec.transforms()
-    crop = int(tf.crop_size[0])
-    resize_short = int(tf.resize_size[0])
-    prep = Preprocess(
-        input_size=(crop, crop), channels=3, mean=tuple(tf.mean), std=tuple(tf.std),
-        resize_short=resize_short,
-    )
+    prep = torchvision_preprocess(spec, input_size)
     module = _freeze(module)
-    num_out = _output_count(module, prep)
+    try:
+        num_out = _output_count(module, prep)
+    except Exception as exc:  # noqa: BLE001 - e.g. a ViT asked for another input size
+        size = f"{prep.input_size[0]}x{prep.input_size[1]}"
+        raise ValueError(
+            f"{name} does not run at input size {size} ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
     if len(labels) != num_out:
         labels = [str(i) for i in range(num_out)]
     return LoadedModel(
@@ -197,39 +209,126 @@ def _load_torchvision(name: str, weights: str) -> LoadedModel:
     )
 
 
+def torchvision_preprocess(
+    spec, input_size: tuple[int, int] | None = None, channels: int = 3
+) -> Preprocess:
+    """Preprocessing from a torchvision weights entry's transforms().
+
+    ``input_size`` (H, W) replaces the crop size; the short side is then resized to
+    ``round(max(H, W) * resize / crop)`` (256/224 for most models), so the crop keeps
+    the same margin and fits inside the resized image. With ``channels=1`` the
+    mean and std are the averages of the three RGB values.
+    """
+    tf = spec.transforms()
+    crop = int(tf.crop_size[0])
+    resize = int(tf.resize_size[0])
+    size = (crop, crop) if input_size is None else (int(input_size[0]), int(input_size[1]))
+    mean, std = tuple(float(m) for m in tf.mean), tuple(float(s) for s in tf.std)
+    if channels == 1:
+        mean, std = (sum(mean) / len(mean),), (sum(std) / len(std),)
+    return Preprocess(
+        input_size=size,
+        channels=channels,
+        mean=mean,
+        std=std,
+        resize_short=round(max(size) * resize / crop),
+    )
+
+
 def _output_count(module: nn.Module, prep: Preprocess) -> int:
     with torch.inference_mode():
         return int(module(torch.zeros(1, prep.channels, *prep.input_size)).shape[1])
 
 
-def load_model(name: str = "digits", weights: str = "default", checkpoint: str | Path | None = None) -> LoadedModel:
-    """Load a model by registry name, or from one of our checkpoint files.
+def load_model(
+    name: str = "digits",
+    weights: str = "default",
+    checkpoint: str | Path | None = None,
+    *,
+    model_file: str | None = None,
+    labels: str | Path | None = None,
+    input_size: tuple[int, int] | int | str | None = None,
+    channels: int | None = None,
+    trust_checkpoint: bool = False,
+) -> LoadedModel:
+    """Load a model by registry name, from a checkpoint, or from the user's model file.
 
     ``weights``: 'default' (trained / pretrained), 'none' (random init), or a
-    torchvision weights enum member name.
+    torchvision weights enum member name; ignored when a checkpoint gives the weights.
+    ``checkpoint``: our .safetensors, a state_dict (bare or wrapped; .pth/.pt/.safetensors)
+    for ``name`` or for ``model_file``, or - only with ``trust_checkpoint`` - TorchScript
+    or a pickled nn.Module (opening those runs code). See models.user_loading.
+    ``model_file``: 'path/net.py:ClassName'; the class is built with no arguments.
+    ``labels``: a text file, one class name per line; its count must match the outputs.
+    ``input_size``: (H, W), an int or 'HxW'; ``channels``: 1 or 3 - used where the
+    checkpoint does not say (a torchvision model takes 1 channel only when its weights do).
+
+    Raises CheckpointError (a ValueError) for unusable or refused files, ValueError for bad
+    options, WeightsUnavailable when pretrained weights cannot be had.
     """
-    if checkpoint is not None:
-        return build_from_checkpoint(checkpoint)
+    from models.user_models import Overrides, read_labels
+
+    over = Overrides.make(labels=labels, input_size=input_size, channels=channels)
+    if checkpoint is None and model_file is None and Path(name).suffix == ".safetensors":
+        checkpoint, name = name, "digits"
+    if checkpoint is not None or model_file is not None:
+        from models.user_loading import load_user_model
+
+        return load_user_model(name, checkpoint, model_file, over, trust_checkpoint)
     if name == "digits":
-        if weights == "none":
-            module = SmallCNN(digits_config())
-            info = digits_info(module.config)
-            loaded = _wrap_small_cnn(module, info, name="digits", source="random weights")
-            loaded.notes.append("random weights (--weights none): predictions are meaningless")
-            return loaded
-        loaded = build_from_checkpoint(DIGITS_CHECKPOINT)
-        loaded.name = "digits"
+        loaded = _load_digits(weights, over.input_size, over.channels)
+    else:
+        if over.channels == 1:
+            raise ValueError(
+                f"--channels 1: {name} takes 3-channel (RGB) input; it takes 1 channel only "
+                "with weights whose first conv does (--checkpoint FILE with such a state_dict)"
+            )
+        loaded = _load_torchvision(name, weights, over.input_size)
+    if over.labels is not None:
+        loaded.labels = read_labels(over.labels, len(loaded.labels))
+    return loaded
+
+
+def _load_digits(
+    weights: str, input_size: tuple[int, int] | None, channels: int | None
+) -> LoadedModel:
+    if weights == "none":
+        config = digits_config()
+        config.in_channels = channels or config.in_channels
+        config.input_size = input_size or config.input_size
+        module = SmallCNN(config)
+        info = digits_info(module.config)
+        info.channels = config.in_channels
+        loaded = _wrap_small_cnn(module, info, name="digits", source="random weights")
+        loaded.is_digits = config.in_channels == 1
+        loaded.notes.append("random weights (--weights none): predictions are meaningless")
         return loaded
-    if Path(name).suffix == ".safetensors":
-        return build_from_checkpoint(name)
-    return _load_torchvision(name, weights)
+    loaded = build_from_checkpoint(DIGITS_CHECKPOINT)
+    loaded.name = "digits"
+    if (input_size or loaded.input_size) != loaded.input_size or (
+        channels or loaded.channels
+    ) != loaded.channels:
+        raise ValueError(
+            f"the shipped digits weights take {loaded.channels} x {loaded.input_size[0]} x "
+            f"{loaded.input_size[1]} input; for another size or channel count use --weights none "
+            "(random weights) or a checkpoint"
+        )
+    return loaded
 
 
 def digits_config() -> SmallCNNConfig:
     """The shipped digit CNN: three 5x5 conv blocks (8, 16, 32 channels), fc 64, fc 10."""
     return SmallCNNConfig(
-        in_channels=1, num_classes=10, input_size=(28, 28), channels=[8, 16, 32],
-        kernel_size=5, padding=2, activation="relu", pool="max", hidden=64, dropout=0.2,
+        in_channels=1,
+        num_classes=10,
+        input_size=(28, 28),
+        channels=[8, 16, 32],
+        kernel_size=5,
+        padding=2,
+        activation="relu",
+        pool="max",
+        hidden=64,
+        dropout=0.2,
     )
 
 

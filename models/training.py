@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -45,7 +45,9 @@ def augment_digits(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return x
 
 
-def evaluate(module: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> tuple[float, torch.Tensor]:
+def evaluate(
+    module: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1000
+) -> tuple[float, torch.Tensor]:
     """Accuracy and predictions of ``module`` on normalised inputs ``x``."""
     module.eval()
     preds = []

@@ -26,7 +26,9 @@ def no_hooks_left(module: torch.nn.Module) -> list[str]:
     return [
         name or "<root>"
         for name, m in module.named_modules()
-        if m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
+        if m._forward_hooks
+        or m._forward_pre_hooks
+        or m._backward_hooks
         or getattr(m, "_backward_pre_hooks", None)
     ]
 
@@ -45,7 +47,7 @@ def draw_digit(
     box: tuple[int, int, int],
     *,
     dark_on_light: bool = False,
-    thickness: float = 0.12,
+    thickness: float = 0.15,
 ) -> np.ndarray:
     """A digit drawn with OpenCV on a canvas: ``box`` = (x, y, height) of its top-left corner
     and height in pixels; stroke thickness is a fraction of the height. HxW uint8."""
@@ -55,12 +57,13 @@ def draw_digit(
     t = max(1, round(thickness * size))
     if STROKES[digit] == "ellipse":
         centre = (round(x0 + 0.3 * size), round(y0 + 0.5 * size))
-        cv2.ellipse(img, centre, (round(0.3 * size), round(0.5 * size)), 0, 0, 360, 255, t,
-                    cv2.LINE_AA)
+        cv2.ellipse(
+            img, centre, (round(0.3 * size), round(0.5 * size)), 0, 0, 360, 255, t, cv2.LINE_AA
+        )
     else:
         for stroke in STROKES[digit]:
             pts = [(round(x0 + px * size), round(y0 + py * size)) for px, py in stroke]
-            for a, b in zip(pts, pts[1:]):
+            for a, b in zip(pts, pts[1:], strict=False):
                 cv2.line(img, a, b, 255, t, cv2.LINE_AA)
     return 255 - img if dark_on_light else img
 
@@ -97,8 +100,10 @@ def mobilenet_model():
 def mnist_dir() -> Path:
     folder = mnist_folder()
     if not any(folder.glob("*-idx?-ubyte*")):
-        pytest.skip(f"MNIST IDX files not found in {folder} (set CNN_VIEWER_MNIST to a folder "
-                    "holding t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz)")
+        pytest.skip(
+            f"MNIST IDX files not found in {folder} (set CNN_VIEWER_MNIST to a folder "
+            "holding t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz)"
+        )
     return folder
 
 

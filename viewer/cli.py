@@ -10,17 +10,80 @@ SUBCOMMANDS = ("view", "predict", "layers", "train")
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="digits",
-                   help="registry name: 'digits' (built in) or a torchvision model, e.g. resnet18")
-    p.add_argument("--weights", default="default",
-                   help="'default' (trained/pretrained), 'none' (random init) or a weights name")
-    p.add_argument("--checkpoint", default=None, help="a cnn-viewer checkpoint (.safetensors)")
+    g = p.add_argument_group("model")
+    g.add_argument(
+        "--model",
+        default="digits",
+        help="registry name: 'digits' (built in) or a torchvision model, e.g. resnet18",
+    )
+    g.add_argument(
+        "--weights",
+        default="default",
+        help="'default' (trained/pretrained), 'none' (random init) or a weights name",
+    )
+    g.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="FILE",
+        help="weights to load: a cnn-viewer .safetensors, or a state_dict (.pth, .pt, "
+        ".safetensors; bare or under 'state_dict'/'model') for --model or --model-file",
+    )
+    g.add_argument(
+        "--model-file",
+        default=None,
+        metavar="FILE:CLASS",
+        help="your own model code: CLASS() from the Python file FILE (runs that file)",
+    )
+    g.add_argument(
+        "--labels",
+        default=None,
+        metavar="FILE",
+        help="class names, one per line; as many as the model has outputs",
+    )
+    g.add_argument(
+        "--input-size",
+        default=None,
+        type=_input_size,
+        metavar="HxW",
+        help="input height x width, e.g. 224x224 or 224, where the checkpoint does not say it",
+    )
+    g.add_argument(
+        "--channels",
+        default=None,
+        type=int,
+        choices=(1, 3),
+        help="input channels (1 gray, 3 RGB) where the weights do not say it",
+    )
+    g.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="allow checkpoints that run code when opened (TorchScript, pickled "
+        "models); only for files you trust",
+    )
+
+
+def _input_size(text: str) -> tuple[int, int]:
+    from models.user_models import parse_input_size
+
+    try:
+        return parse_input_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _model_options(args: argparse.Namespace):
     from viewer.core.options import ModelOptions
 
-    return ModelOptions(model=args.model, weights=args.weights, checkpoint=args.checkpoint)
+    return ModelOptions(
+        model=args.model,
+        weights=args.weights,
+        checkpoint=args.checkpoint,
+        model_file=args.model_file,
+        labels=args.labels,
+        input_size=args.input_size,
+        channels=args.channels,
+        trust_checkpoint=args.trust_checkpoint,
+    )
 
 
 def _positive(text: str) -> int:
@@ -43,8 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     pred = sub.add_parser("predict", help="print the top classes for image files")
     _add_model_options(pred)
-    pred.add_argument("--as-drawing", action="store_true",
-                      help="preprocess like the drawing pad (MNIST-style centring)")
+    pred.add_argument(
+        "--as-drawing",
+        action="store_true",
+        help="preprocess like the drawing pad (MNIST-style centring)",
+    )
     pred.add_argument("--top", type=_positive, default=5, help="how many classes (default 5)")
     pred.add_argument("--json", action="store_true", help="print one JSON array")
     pred.add_argument("images", nargs="+", metavar="IMAGE")
@@ -65,12 +131,23 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_view_options(p: argparse.ArgumentParser) -> None:
     _add_model_options(p)
     p.add_argument("--source", default="pad", choices=["pad"], help="input source (default pad)")
-    p.add_argument("--screenshot", metavar="FILE", help="save the window as PNG after --frames "
-                   "results, then exit (works with QT_QPA_PLATFORM=offscreen)")
-    p.add_argument("--frames", type=_positive, default=1, help="results to show before --screenshot")
+    p.add_argument(
+        "--screenshot",
+        metavar="FILE",
+        help="save the window as PNG after --frames "
+        "results, then exit (works with QT_QPA_PLATFORM=offscreen)",
+    )
+    p.add_argument(
+        "--frames", type=_positive, default=1, help="results to show before --screenshot"
+    )
     p.add_argument("--threads", type=_positive, default=None, help="torch threads for inference")
-    p.add_argument("--draw", type=int, choices=range(10), metavar="DIGIT",
-                   help="start with an example DIGIT (0-9) drawn on the pad")
+    p.add_argument(
+        "--draw",
+        type=int,
+        choices=range(10),
+        metavar="DIGIT",
+        help="start with an example DIGIT (0-9) drawn on the pad",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,8 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # usage error (argparse printed it; code 2) or --help (0)
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        return {"view": cmd_view, "predict": cmd_predict, "layers": cmd_layers,
-                "train": cmd_train}[args.command](args)
+        return {"view": cmd_view, "predict": cmd_predict, "layers": cmd_layers, "train": cmd_train}[
+            args.command
+        ](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -109,10 +187,16 @@ def cmd_view(args: argparse.Namespace) -> int:
     from viewer.core.options import ViewerOptions
     from viewer.ui.app import run_viewer
 
-    return run_viewer(ViewerOptions(
-        model=_model_options(args), source=args.source, screenshot=args.screenshot,
-        frames=args.frames, threads=args.threads,
-    ), draw=args.draw)
+    return run_viewer(
+        ViewerOptions(
+            model=_model_options(args),
+            source=args.source,
+            screenshot=args.screenshot,
+            frames=args.frames,
+            threads=args.threads,
+        ),
+        draw=args.draw,
+    )
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -132,12 +216,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
                     raise InputError(f"{path}: no ink found; the drawing looks empty")
                 image = digit
             top = model.predict(image, k=args.top)
-            rows.append({"file": path, "top": [
-                {"index": i, "label": label, "prob": round(p, 6)} for i, label, p in top]})
+            rows.append(
+                {
+                    "file": path,
+                    "top": [
+                        {"index": i, "label": label, "prob": round(p, 6)} for i, label, p in top
+                    ],
+                }
+            )
         except InputError as exc:
             failed += 1
             message = str(exc)
-            rows.append({"file": path, "error": message if path in message else f"{path}: {message}"})
+            rows.append(
+                {"file": path, "error": message if path in message else f"{path}: {message}"}
+            )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -152,21 +244,35 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
+    import torch
+
     from models.layer_choice import layer_table
 
     model, error = _load(args)
     if model is None:
         return _fail(error)
-    rows = layer_table(model.module, (model.channels, *model.input_size))
+    if isinstance(model.module, torch.jit.ScriptModule):  # no hooks there: names and types only
+        rows = [
+            {"name": n, "type": getattr(m, "original_name", type(m).__name__), "shape": None}
+            for n, m in model.module.named_modules()
+            if n
+        ]
+    else:
+        rows = layer_table(model.module, (model.channels, *model.input_size))
     shown = set(model.display_layers)
     for r in rows:
         r["shown"] = r["name"] in shown
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
+    if not rows:
+        print(f"{model.name}: no layers to list ({'; '.join(model.notes) or 'no hooks ran'})")
+        return 0
     width = max(len(r["name"]) for r in rows)
-    print(f"{model.name}: input {model.channels} x {model.input_size[0]} x {model.input_size[1]}"
-          "   (* = shown by default)")
+    print(
+        f"{model.name}: input {model.channels} x {model.input_size[0]} x {model.input_size[1]}"
+        "   (* = shown by default)"
+    )
     for r in rows:
         shape = " x ".join(map(str, r["shape"])) if r["shape"] is not None else "-"
         print(f"{'*' if r['shown'] else ' '} {r['name']:<{width}}  {r['type']:<18} {shape}")
@@ -174,30 +280,41 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from tqdm import tqdm
 
     from models.digit_training import train_digits
     from models.mnist import DataError
 
+    if Path(args.out).is_dir():
+        return _fail(f"--out {args.out} is a folder; give the checkpoint file to write")
     bar = tqdm(total=args.epochs, unit="epoch", desc="training digits", dynamic_ncols=True)
 
     def progress(p) -> None:
         if p.val_accuracy is None:
-            bar.set_postfix(loss=f"{p.loss:.3f}", step=f"{p.step}/{p.steps_per_epoch}", refresh=False)
+            bar.set_postfix(
+                loss=f"{p.loss:.3f}", step=f"{p.step}/{p.steps_per_epoch}", refresh=False
+            )
         else:
             bar.set_postfix(loss=f"{p.loss:.3f}", val_acc=f"{p.val_accuracy:.2%}")
             bar.update(1)
 
     try:
-        metrics = train_digits(args.data, args.out, epochs=args.epochs, seed=args.seed,
-                               on_progress=progress)
-    except DataError as exc:
+        metrics = train_digits(
+            args.data, args.out, epochs=args.epochs, seed=args.seed, on_progress=progress
+        )
+    except (DataError, OSError) as exc:  # OSError: the checkpoint could not be written
         bar.close()
         return _fail(str(exc))
     bar.close()
-    print(f"best epoch {metrics['best_epoch']}: validation accuracy {metrics['val_accuracy']:.2%} "
-          f"on {metrics['val_images']} images")
-    print(f"held-out test accuracy {metrics['test_accuracy']:.2%} on {metrics['test_images']} "
-          f"images never used in training or model selection ({metrics['split']})")
+    print(
+        f"best epoch {metrics['best_epoch']}: validation accuracy {metrics['val_accuracy']:.2%} "
+        f"on {metrics['val_images']} images"
+    )
+    print(
+        f"held-out test accuracy {metrics['test_accuracy']:.2%} on {metrics['test_images']} "
+        f"images never used in training or model selection ({metrics['split']})"
+    )
     print(f"wrote {args.out}")
     return 0

@@ -49,10 +49,17 @@ class Result:
     done_time: float = 0.0
 
     @classmethod
-    def blank(cls, frame: Frame, error: str | None = None) -> "Result":
+    def blank(cls, frame: Frame, error: str | None = None) -> Result:
         """A Result for ``frame`` with nothing computed yet (or only an error)."""
         return cls(
-            frame_id=frame.id, frame_time=frame.timestamp, source=frame.source, timings_ms={},
-            top=[], probs=np.zeros(0, np.float32), logits=np.zeros(0, np.float32),
-            frame_image=frame.image, network_image=None, error=error,
+            frame_id=frame.id,
+            frame_time=frame.timestamp,
+            source=frame.source,
+            timings_ms={},
+            top=[],
+            probs=np.zeros(0, np.float32),
+            logits=np.zeros(0, np.float32),
+            frame_image=frame.image,
+            network_image=None,
+            error=error,
         )

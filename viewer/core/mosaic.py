@@ -50,7 +50,9 @@ def as_maps(act: torch.Tensor) -> tuple[torch.Tensor, bool]:
     return act.reshape(-1, 1, 1), True
 
 
-def build_mosaic(act: torch.Tensor, mode: str = "layer") -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
+def build_mosaic(
+    act: torch.Tensor, mode: str = "layer"
+) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
     """Activation of one sample -> (mosaic uint8 HxW, (rows, cols), (tile_h, tile_w)).
 
     Maps get a 1-pixel gap between tiles; vectors are cells in rows of VECTOR_COLS
@@ -73,7 +75,9 @@ def build_mosaic(act: torch.Tensor, mode: str = "layer") -> tuple[np.ndarray, tu
     return np.ascontiguousarray(mosaic.numpy()), (rows, cols), (h, w)
 
 
-def tile_at(x: int, y: int, grid: tuple[int, int], tile: tuple[int, int], channels: int, gap: int = 1) -> int | None:
+def tile_at(
+    x: int, y: int, grid: tuple[int, int], tile: tuple[int, int], channels: int, gap: int = 1
+) -> int | None:
     """Channel index under mosaic pixel (x, y), or None on a gap or empty tile."""
     rows, cols = grid
     th, tw = tile

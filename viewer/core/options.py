@@ -7,16 +7,33 @@ from dataclasses import dataclass
 
 @dataclass
 class ModelOptions:
-    """Which network to load: a registry name, weights choice, or one of our checkpoints."""
+    """Which network to load: a registry name, weights choice, a checkpoint, the user's model
+    file, and overrides where the checkpoint is silent. ``load()`` calls models.load_model
+    (see there for what each field accepts); it raises CheckpointError / ValueError /
+    WeightsUnavailable for expected failures."""
 
     model: str = "digits"
     weights: str = "default"  # 'default' (trained/pretrained), 'none' (random) or an enum name
     checkpoint: str | None = None
+    model_file: str | None = None  # 'path/net.py:ClassName'
+    labels: str | None = None  # text file, one class name per line
+    input_size: tuple[int, int] | None = None  # (height, width)
+    channels: int | None = None  # 1 or 3
+    trust_checkpoint: bool = False  # allow TorchScript / pickled models (they can run code)
 
     def load(self):
         from models import load_model
 
-        return load_model(self.model, weights=self.weights, checkpoint=self.checkpoint)
+        return load_model(
+            self.model,
+            weights=self.weights,
+            checkpoint=self.checkpoint,
+            model_file=self.model_file,
+            labels=self.labels,
+            input_size=self.input_size,
+            channels=self.channels,
+            trust_checkpoint=self.trust_checkpoint,
+        )
 
 
 @dataclass

@@ -10,7 +10,7 @@ import os
 import threading
 import time
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -92,7 +92,7 @@ class Engine:
         t1 = time.perf_counter()
         timings["preprocess"] = (t1 - t0) * 1000
         cam = self.saliency == "gradcam"
-        with self.recorder, (torch.enable_grad() if cam else torch.inference_mode()):
+        with self.recorder, torch.enable_grad() if cam else torch.inference_mode():
             logits = self.model.module(x)
         t2 = time.perf_counter()
         timings["forward"] = (t2 - t1) * 1000
@@ -100,7 +100,8 @@ class Engine:
         probs = torch.softmax(logits_d, dim=0)
         top = torch.topk(probs, min(self.top_k, probs.numel()))
         labels = self.model.labels
-        result.top = [(int(i), labels[int(i)], float(p)) for p, i in zip(top.values, top.indices)]
+        pairs = zip(top.values.tolist(), top.indices.tolist(), strict=True)
+        result.top = [(i, labels[i], p) for p, i in pairs]
         result.probs = probs.numpy()
         result.logits = logits_d.numpy()
         if cam and self.recorder.cam_activation is not None:
@@ -121,7 +122,9 @@ class Engine:
             if act is None:  # a layer the forward pass never reached
                 continue
             mosaic, grid, tile = build_mosaic(act[0], self.norm)
-            views.append(LayerView(name, self.types[name], tuple(act.shape[1:]), mosaic, grid, tile))
+            views.append(
+                LayerView(name, self.types[name], tuple(act.shape[1:]), mosaic, grid, tile)
+            )
         return views
 
     @staticmethod
@@ -140,8 +143,14 @@ class InferenceWorker(threading.Thread):
     this thread after each Result is put, as a wake-up; it must not do heavy work.
     """
 
-    def __init__(self, engine: Engine, frames: LatestSlot[Frame], results: LatestSlot[Result],
-                 threads: int | None = None, on_result: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        frames: LatestSlot[Frame],
+        results: LatestSlot[Result],
+        threads: int | None = None,
+        on_result: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(name="inference", daemon=True)
         self._engine = engine
         self._lock = threading.Lock()

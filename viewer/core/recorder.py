@@ -64,7 +64,7 @@ class ActivationRecorder:
         # A non-leaf view of the leaf, so an in-place op downstream cannot touch the leaf.
         return leaf.clone()
 
-    def __enter__(self) -> "ActivationRecorder":
+    def __enter__(self) -> ActivationRecorder:
         self.outputs = {}
         self.cam_activation = None
         try:

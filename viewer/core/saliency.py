@@ -62,6 +62,6 @@ def reference_gradcam(module: nn.Module, x: torch.Tensor, layer: str, target: in
         return cam_from(act.detach(), act.grad)
     finally:
         handle.remove()
-        for p, flag in zip(module.parameters(), flags):
+        for p, flag in zip(module.parameters(), flags, strict=True):
             p.requires_grad_(flag)
             p.grad = None

@@ -36,9 +36,7 @@ class LatestSlot(Generic[T]):
         with self._cond:
             if self._item is None:
                 wakes = self._wakes
-                self._cond.wait_for(
-                    lambda: self._item is not None or self._wakes != wakes, timeout
-                )
+                self._cond.wait_for(lambda: self._item is not None or self._wakes != wakes, timeout)
             item, self._item = self._item, None
             return item
 
