@@ -35,7 +35,10 @@ def window(qtbot, digits_model):
 @pytest.fixture(autouse=True)
 def qt_warnings_fail(qtlog):
     yield
-    bad = [r.message for r in qtlog.records
-           if r.type.name in ("QtWarningMsg", "QtCriticalMsg", "QtFatalMsg")
-           and not any(b in r.message for b in BENIGN)]
+    bad = [
+        r.message
+        for r in qtlog.records
+        if r.type.name in ("QtWarningMsg", "QtCriticalMsg", "QtFatalMsg")
+        and not any(b in r.message for b in BENIGN)
+    ]
     assert not bad, f"Qt warnings: {bad}"

@@ -14,15 +14,21 @@ RESOURCES = __import__("pathlib").Path(__file__).resolve().parents[2] / "resourc
 def platform_problem() -> str | None:
     """Why a real window cannot open here, or None. Checked before QApplication exists."""
     platform = os.environ.get("QT_QPA_PLATFORM", "")
-    if not sys.platform.startswith("linux") or platform.startswith(("offscreen", "minimal", "wayland")):
+    if not sys.platform.startswith("linux") or platform.startswith(
+        ("offscreen", "minimal", "wayland")
+    ):
         return None
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        return ("no display found (DISPLAY is not set). Run it on a desktop, or set "
-                "QT_QPA_PLATFORM=offscreen with --screenshot FILE to render without one.")
+        return (
+            "no display found (DISPLAY is not set). Run it on a desktop, or set "
+            "QT_QPA_PLATFORM=offscreen with --screenshot FILE to render without one."
+        )
     if ctypes.util.find_library("xcb-cursor") is None:
-        return ("Qt 6 needs the system library libxcb-cursor0 for a window on X11. Install it "
-                "(Debian/Ubuntu: sudo apt install libxcb-cursor0; Fedora: sudo dnf install "
-                "xcb-util-cursor) and start cnn-viewer again.")
+        return (
+            "Qt 6 needs the system library libxcb-cursor0 for a window on X11. Install it "
+            "(Debian/Ubuntu: sudo apt install libxcb-cursor0; Fedora: sudo dnf install "
+            "xcb-util-cursor) and start cnn-viewer again."
+        )
     return None
 
 
@@ -39,11 +45,16 @@ def make_app(argv: list[str] | None = None):
     app.setStyle("Fusion")
     pal = QPalette()
     for role, color in [
-        (QPalette.ColorRole.Window, "#26282e"), (QPalette.ColorRole.WindowText, "#e1e4ea"),
-        (QPalette.ColorRole.Base, "#1d1f24"), (QPalette.ColorRole.AlternateBase, "#2c2f36"),
-        (QPalette.ColorRole.Text, "#e1e4ea"), (QPalette.ColorRole.Button, "#33363e"),
-        (QPalette.ColorRole.ButtonText, "#e1e4ea"), (QPalette.ColorRole.Highlight, "#ffa62b"),
-        (QPalette.ColorRole.HighlightedText, "#1d1f24"), (QPalette.ColorRole.ToolTipBase, "#33363e"),
+        (QPalette.ColorRole.Window, "#26282e"),
+        (QPalette.ColorRole.WindowText, "#e1e4ea"),
+        (QPalette.ColorRole.Base, "#1d1f24"),
+        (QPalette.ColorRole.AlternateBase, "#2c2f36"),
+        (QPalette.ColorRole.Text, "#e1e4ea"),
+        (QPalette.ColorRole.Button, "#33363e"),
+        (QPalette.ColorRole.ButtonText, "#e1e4ea"),
+        (QPalette.ColorRole.Highlight, "#ffa62b"),
+        (QPalette.ColorRole.HighlightedText, "#1d1f24"),
+        (QPalette.ColorRole.ToolTipBase, "#33363e"),
         (QPalette.ColorRole.ToolTipText, "#e1e4ea"),
     ]:
         pal.setColor(role, QColor(color))
@@ -69,16 +80,19 @@ def run_viewer(options: ViewerOptions, draw: int | None = None) -> int:
         print(f"cnn-viewer: error: {exc}", file=sys.stderr)
         return 1
     if not getattr(model, "is_digits", False):
-        print(f"cnn-viewer: error: model {model.name!r} needs a camera or file source, which "
-              "this version does not have yet; the drawing pad works with --model digits",
-              file=sys.stderr)
+        print(
+            f"cnn-viewer: error: model {model.name!r} needs a camera or file source, which "
+            "this version does not have yet; the drawing pad works with --model digits",
+            file=sys.stderr,
+        )
         return 1
 
     from viewer.ui.main_window import MainWindow
 
     app = make_app()
-    window = MainWindow(model, top_k=options.top_k, saliency=options.saliency,
-                        threads=options.threads)
+    window = MainWindow(
+        model, top_k=options.top_k, saliency=options.saliency, threads=options.threads
+    )
     window.show()
     if draw is not None:
         window.pad.draw_example(draw)

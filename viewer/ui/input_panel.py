@@ -13,8 +13,9 @@ def _image_view(size: int) -> tuple[pg.GraphicsView, pg.ViewBox]:
     view = pg.GraphicsView()
     view.setBackground(None)
     view.setFixedSize(size, size)
-    box = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False,
-                     defaultPadding=0.0)
+    box = pg.ViewBox(
+        lockAspect=True, invertY=True, enableMouse=False, enableMenu=False, defaultPadding=0.0
+    )
     view.setCentralItem(box)
     return view, box
 
@@ -41,7 +42,9 @@ class NetworkInputView(QWidget):
         for w in (self.input_title, self.input_view, self.cam_title, self.cam_view):
             layout.addWidget(w)
 
-    def show_input(self, net_image: np.ndarray | None, saliency: np.ndarray | None, title: str = "") -> None:
+    def show_input(
+        self, net_image: np.ndarray | None, saliency: np.ndarray | None, title: str = ""
+    ) -> None:
         if net_image is None:
             blank = np.zeros((2, 2), np.uint8)
             for item in (self.input_image, self.cam_base, self.cam_heat):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from viewer.core.frames import LayerView
@@ -30,16 +30,17 @@ class LayerRow(QWidget):
         super().__init__(parent)
         self.name = name
         self.view_data: LayerView | None = None
+        self.avail_width = 400
         self.title = QLabel(name)
         self.title.setObjectName("layerTitle")
         self.title.setFixedWidth(TITLE_WIDTH)
-        self.title.setWordWrap(True)
         self.title.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.view = pg.GraphicsView()
         self.view.setBackground(None)
         self.view.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.box = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False,
-                              enableMenu=False, defaultPadding=0.0)
+        self.box = pg.ViewBox(
+            lockAspect=True, invertY=True, enableMouse=False, enableMenu=False, defaultPadding=0.0
+        )
         self.view.setCentralItem(self.box)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(lut)
@@ -62,16 +63,19 @@ class LayerRow(QWidget):
 
     def clear(self) -> None:
         if self.view_data is not None:
-            self.image.setImage(np.full_like(self.view_data.mosaic, GAP), autoLevels=False,
-                                levels=(0, 255))
+            self.image.setImage(
+                np.full_like(self.view_data.mosaic, GAP), autoLevels=False, levels=(0, 255)
+            )
 
     def _fit(self, lv: LayerView) -> None:
-        self.title.setText(f"<b>{lv.name}</b> <span style='color:#9aa0aa'>{lv.type}</span><br>"
-                           f"<span style='color:#9aa0aa'>{shape_text(lv.shape)}</span>")
+        self.title.setText(
+            f"<b>{lv.name}</b> <span style='color:#9aa0aa'>{lv.type}</span><br>"
+            f"<span style='color:#9aa0aa'>{shape_text(lv.shape)}</span>"
+        )
         h, w = lv.mosaic.shape
         vector = lv.tile == (1, 1) and h <= 2
         self.box.setAspectLocked(not vector)
-        avail = max(120, self.width() - TITLE_WIDTH - 24)
+        avail = max(120, self.avail_width - TITLE_WIDTH - 24)
         if vector:
             width = min(avail, w * 14)
             height = VECTOR_ROW_HEIGHT * h
@@ -79,13 +83,15 @@ class LayerRow(QWidget):
             scale = min(avail / w, MAX_TILE_PX / lv.tile[1], MAX_ROW_HEIGHT / h)
             width, height = int(w * scale), int(h * scale)
         self.view.setFixedSize(max(8, width), max(8, height))
-        self.setMinimumHeight(max(self.title.sizeHint().height(), height) + 6)
         self.box.setRange(xRange=(0, w), yRange=(0, h), padding=0)
 
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        if self.view_data is not None:
-            self._fit(self.view_data)
+    def set_available_width(self, width: int) -> None:
+        """Width the mosaic may use (set by the panel from its viewport, never from this row,
+        whose own width follows the mosaic)."""
+        if width != self.avail_width:
+            self.avail_width = width
+            if self.view_data is not None:
+                self._fit(self.view_data)
 
     def _on_click(self, event) -> None:
         if self.view_data is None:
@@ -116,6 +122,21 @@ class LayersPanel(QScrollArea):
         self.setWidget(self._inner)
         self.rows: dict[str, LayerRow] = {}
         self._lut = mosaic_lut()
+        self._refit_queued = False
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        # Refit after the resize, not inside it: changing child sizes while Qt lays the
+        # panel out re-enters the layout, which crashed Qt (heap corruption in QLabel).
+        if not self._refit_queued:
+            self._refit_queued = True
+            QTimer.singleShot(0, self._refit)
+
+    def _refit(self) -> None:
+        self._refit_queued = False
+        width = self.viewport().width()
+        for row in self.rows.values():
+            row.set_available_width(width)
 
     def set_layers(self, names: list[str]) -> None:
         if list(self.rows) == names:
@@ -126,6 +147,7 @@ class LayersPanel(QScrollArea):
         self.rows = {}
         for i, name in enumerate(names):
             row = LayerRow(name, self._lut)
+            row.avail_width = self.viewport().width()
             row.clicked.connect(self.unit_clicked)
             self._layout.insertWidget(i, row)
             self.rows[name] = row

@@ -1,7 +1,7 @@
-"""The main window: wires the pad, the engine's thread and the panels together.
+"""The main window: wires the sources, the engine's thread and the panels together.
 
-Data path: pad (GUI thread) -> frame slot -> inference thread -> result slot ->
-wake-up signal -> GUI thread renders the newest result only.
+Data path: pad (GUI thread) or a source thread -> frame slot -> inference thread ->
+result slot -> wake-up signal -> the GUI thread renders the newest result only.
 """
 
 from __future__ import annotations
@@ -10,30 +10,35 @@ import time
 from pathlib import Path
 
 from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import (
-    QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton,
-    QSplitter, QToolBar, QVBoxLayout, QWidget,
+    QComboBox,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
 )
 
+from models.layer_choice import layer_table
 from models.registry import LoadedModel
 from viewer.core.frames import Frame, Result
+from viewer.core.options import ModelOptions
 from viewer.core.pipeline import Engine, InferenceWorker
 from viewer.core.slot import LatestSlot
 from viewer.ui.input_panel import NetworkInputView
 from viewer.ui.layer_panel import LayersPanel
-from viewer.ui.pad import DrawingPad
+from viewer.ui.layer_picker import LayerPicker
+from viewer.ui.model_loader import ModelLoader
 from viewer.ui.prediction_panel import PredictionPanel
+from viewer.ui.source_panel import SourcePanel
+from viewer.ui.window_actions import build_actions, model_names, source_kind
 
 SALIENCY_CHOICES = [("Grad-CAM", "gradcam"), ("None", "none")]
-HELP = """<b>Keys</b><br>
-Space: freeze / resume<br>
-Delete or C: clear the pad<br>
-E: draw an example digit (again for the next one)<br>
-G: saliency on / off<br>
-Ctrl+S: save a screenshot<br>
-F1: this help<br>
-Ctrl+Q: quit"""
 
 
 class _Wake(QObject):
@@ -43,36 +48,50 @@ class _Wake(QObject):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, model: LoadedModel, top_k: int = 5, saliency: str = "gradcam",
-                 threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model: LoadedModel,
+        top_k: int = 5,
+        saliency: str = "gradcam",
+        threads: int | None = None,
+        model_options: ModelOptions | None = None,
+    ) -> None:
         super().__init__()
         self.model = model
+        self.model_options = model_options or ModelOptions(model=model.name)
         self.frames: LatestSlot[Frame] = LatestSlot()
         self.results: LatestSlot[Result] = LatestSlot()
-        self.top_k = max(top_k, min(10, len(model.labels)))
+        self.requested_top_k = top_k
         self.frozen = False
         self.shown = 0  # results rendered so far
         self.last_result: Result | None = None
+        self.source = None  # None: the drawing pad
+        self.source_spec = "pad"
+        self.layers: list[str] | None = None  # None: the model's defaults
         self._frame_id = 0
         self._example = 0
         self._fps = 0.0
         self._last_done = 0.0
         self.render_ms: list[float] = []
         self.after_render = None  # optional callback(result), used by --screenshot
+        self.loader = ModelLoader(self)
+        self.loader.progress.connect(self._load_progress)
+        self.loader.loaded.connect(self._model_loaded)
+        self.loader.failed.connect(self._model_failed)
 
-        self.engine = Engine(model, saliency=saliency, top_k=self.top_k, drawing=True)
+        self.engine = self._make_engine(model, saliency)
         self.engine.warm_up()
         self._wake = _Wake()
         self._wake.ready.connect(self._on_result, Qt.ConnectionType.QueuedConnection)
-        self.worker = InferenceWorker(self.engine, self.frames, self.results, threads=threads,
-                                      on_result=self._wake.ready.emit)
+        self.worker = InferenceWorker(
+            self.engine, self.frames, self.results, threads=threads, on_result=self._wake.ready.emit
+        )
         self._build(saliency)
         self.worker.start()
         self._status_timer = QTimer(self)
         self._status_timer.timeout.connect(self._update_status)
         self._status_timer.start(500)
         self._update_status()
-        self.setWindowTitle(f"cnn-viewer — {model.name}")
         self.resize(1280, 800)
 
     # ---- layout ------------------------------------------------------------------------
@@ -82,127 +101,333 @@ class MainWindow(QMainWindow):
         self.addToolBar(bar)
         bar.addWidget(QLabel(" Source "))
         self.source_box = QComboBox()
-        self.source_box.addItem("Drawing pad")
+        self.source_box.addItem("Drawing pad", "pad")
+        for i in range(2):
+            self.source_box.addItem(f"Camera {i}", f"camera:{i}")
+        self.source_box.addItem("Open file or folder…", "open")
+        self.source_box.activated.connect(self._source_chosen)
         bar.addWidget(self.source_box)
         bar.addWidget(QLabel("  Model "))
-        self.model_label = QLabel(f"<b>{self.model.name}</b>")
-        bar.addWidget(self.model_label)
+        self.model_box = QComboBox()
+        self.model_box.setMaxVisibleItems(20)
+        for name in model_names():
+            self.model_box.addItem(name, name)
+        self._show_model_name()
+        self.model_box.activated.connect(self._model_chosen)
+        bar.addWidget(self.model_box)
         bar.addWidget(QLabel("  Saliency "))
         self.saliency_box = QComboBox()
         for text, key in SALIENCY_CHOICES:
             self.saliency_box.addItem(text, key)
         self.saliency_box.setCurrentIndex([k for _, k in SALIENCY_CHOICES].index(saliency))
-        self.saliency_box.currentIndexChanged.connect(self._saliency_changed)
+        self.saliency_box.currentIndexChanged.connect(self.rebuild_engine)
         bar.addWidget(self.saliency_box)
         bar.addSeparator()
-        self.freeze_action = QAction("Freeze", self, checkable=True)
-        self.freeze_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
-        self.freeze_action.setToolTip("Freeze the current frame and results (Space)")
-        self.freeze_action.toggled.connect(self.set_frozen)
-        bar.addAction(self.freeze_action)
-        shot = QAction("Screenshot", self, shortcut=QKeySequence("Ctrl+S"))
-        shot.triggered.connect(self.save_screenshot_dialog)
-        bar.addAction(shot)
-        help_action = QAction("Help", self, shortcut=QKeySequence(Qt.Key.Key_F1))
-        help_action.triggered.connect(self.show_help)
-        bar.addAction(help_action)
-        for text, keys, slot in [
-            ("Clear", [Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_C], self.clear_pad),
-            ("Example", [Qt.Key.Key_E], self.draw_example),
-            ("Toggle saliency", [Qt.Key.Key_G], self._toggle_saliency),
-            ("Quit", [QKeySequence.StandardKey.Quit], self.close),
-        ]:
-            action = QAction(text, self)
-            action.setShortcuts([QKeySequence(k) for k in keys])
-            action.triggered.connect(slot)
-            self.addAction(action)
+        self.actions_by_name = build_actions(self, bar)
 
-        self.pad = DrawingPad()
+        self.source_panel = SourcePanel()
+        self.pad = self.source_panel.pad
         self.pad.changed.connect(self.submit_pad)
-        clear_btn = QPushButton("Clear  (Del)")
-        clear_btn.clicked.connect(self.clear_pad)
-        example_btn = QPushButton("Example  (E)")
-        example_btn.clicked.connect(self.draw_example)
-        buttons = QHBoxLayout()
-        buttons.addWidget(clear_btn)
-        buttons.addWidget(example_btn)
+        self.source_panel.clear_button.clicked.connect(self.clear_pad)
+        self.source_panel.example_button.clicked.connect(self.draw_example)
+        self.source_panel.prev_clicked.connect(lambda: self.step_source(-1))
+        self.source_panel.next_clicked.connect(lambda: self.step_source(1))
+        self.source_panel.pause_clicked.connect(self.toggle_pause)
         self.input_view = NetworkInputView()
-        inputs = QHBoxLayout()
-        inputs.addWidget(self.input_view)
-        inputs.addStretch(1)
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.addWidget(_title("Input"))
-        lv.addWidget(self.pad)
-        lv.addLayout(buttons)
-        lv.addLayout(inputs)
+        lv.addWidget(self.source_panel)
+        lv.addWidget(self.input_view)
         lv.addStretch(1)
 
         self.layers_panel = LayersPanel()
         self.layers_panel.set_layers(self.engine.layers)
         self.layers_panel.unit_clicked.connect(self._unit_clicked)
+        self.layers_title = _title("")
         middle = QWidget()
         mv = QVBoxLayout(middle)
-        mv.addWidget(_title(f"Layers  ({len(self.engine.layers)} shown, forward order)"))
+        mv.addWidget(self.layers_title)
         mv.addWidget(self.layers_panel)
 
         self.prediction = PredictionPanel()
-        self.prediction.set_message("draw a digit")
+        self.prediction.set_message(
+            "draw a digit" if self.engine.drawing else "waiting for a frame"
+        )
         self.timing_label = QLabel("")
         self.timing_label.setObjectName("dim")
         self.timing_label.setWordWrap(True)
+        self.notes_label = QLabel("")
+        self.notes_label.setObjectName("warn")
+        self.notes_label.setWordWrap(True)
         right = QWidget()
         rv = QVBoxLayout(right)
         rv.addWidget(_title("Prediction"))
         rv.addWidget(self.prediction)
         rv.addWidget(self.timing_label)
+        rv.addWidget(self.notes_label)
         rv.addStretch(1)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         for w in (left, middle, right):
             split.addWidget(w)
-        split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
-        split.setStretchFactor(2, 0)
-        split.setSizes([310, 680, 290])
+        split.setSizes([320, 670, 290])
         self.setCentralWidget(split)
         self.status_text = QLabel()
         self.statusBar().addWidget(self.status_text, 1)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.hide()
+        self.cancel_load = QPushButton("Cancel")
+        self.cancel_load.clicked.connect(self.loader.cancel)
+        self.cancel_load.hide()
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.cancel_load)
+        self._model_changed_ui()
+
+    def _model_changed_ui(self) -> None:
+        self.setWindowTitle(f"cnn-viewer — {self.model.name}")
+        self.layers_title.setText(
+            f"Layers  ({len(self.engine.layers)} shown, forward order)   L: choose"
+        )
+        self.notes_label.setText("\n".join(self.model.notes))
+
+    def _show_model_name(self) -> None:
+        i = self.model_box.findData(self.model.name)
+        if i < 0:
+            self.model_box.addItem(self.model.name, self.model.name)
+            i = self.model_box.count() - 1
+        self.model_box.setCurrentIndex(i)
+
+    # ---- engine ------------------------------------------------------------------------
+    def _engine_factory(self, saliency: str | None = None, layers: list[str] | None = None):
+        """model -> Engine with the window's current settings, captured now (GUI thread)
+        so that the factory can run in the loader thread."""
+        saliency = saliency or self.saliency_box.currentData()
+        on_pad = self.source is None
+        requested = self.requested_top_k
+
+        def make(model: LoadedModel) -> Engine:
+            top_k = max(requested, min(10, len(model.labels)))
+            return Engine(
+                model,
+                layers=layers,
+                saliency=saliency,
+                top_k=top_k,
+                drawing=on_pad and model.is_digits,
+            )
+
+        return make
+
+    def _make_engine(
+        self, model: LoadedModel, saliency: str | None = None, layers: list[str] | None = None
+    ) -> Engine:
+        return self._engine_factory(saliency, layers)(model)
+
+    def rebuild_engine(self) -> None:
+        """New engine for the current model, source, layers and saliency (cheap, no reload)."""
+        self.engine = self._make_engine(self.model, layers=self.layers)
+        self.worker.set_engine(self.engine)
+        self.layers_panel.set_layers(self.engine.layers)
+        self._model_changed_ui()
+        self.request_frame()
 
     # ---- input -------------------------------------------------------------------------
     def submit_pad(self) -> None:
         """Send the pad's current image down the data path (GUI thread, on every stroke)."""
-        if self.frozen:
+        if self.frozen or self.source is not None:
             return
         self._frame_id += 1
         self.frames.put(Frame(self._frame_id, time.perf_counter(), self.pad.image(), "pad"))
 
+    def request_frame(self) -> None:
+        """Have the current source send its frame again (pad, image); streams need nothing."""
+        if self.source is None:
+            self.submit_pad()
+        elif hasattr(self.source, "resend"):
+            self.source.resend()
+
     def clear_pad(self) -> None:
-        self.pad.clear()
+        if self.source is None:
+            self.pad.clear()
 
     def draw_example(self) -> None:
-        self.pad.draw_example(self._example % 10)
-        self._example += 1
+        if self.source is None:
+            self.pad.draw_example(self._example % 10)
+            self._example += 1
+
+    def set_source(self, spec: str) -> bool:
+        """Switch to 'pad', 'camera[:N]' or a file/folder path. False (and a message) on failure."""
+        from viewer.core.sources import open_source
+
+        new = None
+        if spec != "pad":
+            try:
+                new = open_source(spec, self.frames)
+            except ValueError as exc:
+                self._error("Cannot open source", str(exc))
+                self._sync_source_box()
+                return False
+        self._stop_source()
+        self.source, self.source_spec = new, spec
+        if new is None:
+            self.source_panel.show_pad()
+        else:
+            self.source_panel.show_frames(source_kind(spec))
+            new.start()
+        self._sync_source_box()
+        self.rebuild_engine()
+        return True
+
+    def _stop_source(self) -> None:
+        if self.source is not None:
+            self.source.stop(timeout=1.0)
+            self.source = None
+
+    def _sync_source_box(self) -> None:
+        i = self.source_box.findData(self.source_spec)
+        if i < 0:
+            self.source_box.insertItem(
+                self.source_box.count() - 1, Path(self.source_spec).name, self.source_spec
+            )
+            i = self.source_box.findData(self.source_spec)
+        self.source_box.setCurrentIndex(i)
+
+    def _source_chosen(self) -> None:
+        spec = self.source_box.currentData()
+        if spec == "open":
+            self.open_file_dialog()
+        elif spec != self.source_spec:
+            self.set_source(spec)
+
+    def open_file_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Open an image, a video or a folder's image",
+            "",
+            "Images and videos (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif *.mp4 *.avi "
+            "*.mov *.mkv *.webm *.m4v);;All files (*)",
+        )
+        if path:
+            self.set_source(path)
+        else:
+            self._sync_source_box()
+
+    def open_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of images")
+        if path:
+            self.set_source(path)
+
+    def step_source(self, delta: int) -> None:
+        src = self.source
+        if src is None:
+            return
+        if hasattr(src, "next") and hasattr(src, "prev"):
+            (src.next if delta > 0 else src.prev)()
+        elif hasattr(src, "step") and delta > 0:
+            src.step()
+
+    def toggle_pause(self) -> None:
+        src = self.source
+        if src is None or not hasattr(src, "pause"):
+            return
+        if src.status().state == "paused":
+            src.resume()
+        else:
+            src.pause()
 
     def set_frozen(self, frozen: bool) -> None:
         self.frozen = frozen
-        self.freeze_action.setChecked(frozen)
+        self.actions_by_name["freeze"].setChecked(frozen)
         self.pad.setEnabled(not frozen)
         if not frozen:
-            self.submit_pad()
+            self.request_frame()
         self._update_status()
-
-    def _saliency_changed(self) -> None:
-        method = self.saliency_box.currentData()
-        self.engine = Engine(self.model, saliency=method, top_k=self.top_k, drawing=True)
-        self.worker.set_engine(self.engine)
-        self.submit_pad()
-
-    def _toggle_saliency(self) -> None:
-        self.saliency_box.setCurrentIndex((self.saliency_box.currentIndex() + 1) % len(SALIENCY_CHOICES))
 
     def _unit_clicked(self, layer: str, channel: int) -> None:
         self.statusBar().showMessage(f"{layer}: channel {channel}", 3000)
+
+    # ---- models ------------------------------------------------------------------------
+    def load_model(self, options: ModelOptions) -> None:
+        """Load in the background; the current model keeps running until the new one is ready."""
+        if self.loader.busy:
+            self.statusBar().showMessage("a model is still loading; cancel it first", 4000)
+            return
+        self._pending = options
+        make = self._engine_factory()
+        self.loader.start(options, lambda m: (m, _warm(make(m))))
+
+    def _model_chosen(self) -> None:
+        name = self.model_box.currentData()
+        if name and name != self.model.name:
+            self.load_model(ModelOptions(model=name, weights="default"))
+
+    def open_checkpoint_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Open a checkpoint",
+            "",
+            "Checkpoints (*.safetensors *.pt *.pth *.ckpt);;All files (*)",
+        )
+        if path:
+            self.load_model(ModelOptions(model=self.model_options.model, checkpoint=path))
+
+    def _load_progress(self, done: int, total: int, text: str) -> None:
+        self.progress.show()
+        self.cancel_load.show()
+        self.progress.setMaximum(max(total, 0))
+        self.progress.setValue(done if total else 0)
+        self.progress.setFormat(f"{text} %p%" if total else text)
+        self.statusBar().showMessage(text)
+
+    def _end_progress(self) -> None:
+        self.progress.hide()
+        self.cancel_load.hide()
+        self.statusBar().clearMessage()
+
+    def _model_loaded(self, payload) -> None:
+        self._end_progress()
+        model, engine = payload
+        self.model, self.model_options, self.layers = model, self._pending, None
+        self.engine = engine
+        self.worker.set_engine(engine)
+        self.layers_panel.set_layers(engine.layers)
+        self._show_model_name()
+        self._model_changed_ui()
+        self.request_frame()
+        self.statusBar().showMessage(f"loaded {model.name}", 4000)
+
+    def _model_failed(self, kind: str, message: str) -> None:
+        self._end_progress()
+        self._show_model_name()
+        if kind == "cancelled":
+            self.statusBar().showMessage(message, 4000)
+            return
+        if kind != "offline":
+            self._error("Cannot load the model", message + f"\n\nStill using {self.model.name}.")
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "Pretrained weights unavailable", message, parent=self
+        )
+        random_b = box.addButton("Use random weights", QMessageBox.ButtonRole.AcceptRole)
+        digits_b = box.addButton("Use the digit CNN", QMessageBox.ButtonRole.AcceptRole)
+        ckpt_b = box.addButton("Open a checkpoint…", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        if box.clickedButton() is random_b:
+            self.load_model(ModelOptions(model=self._pending.model, weights="none"))
+        elif box.clickedButton() is digits_b:
+            self.load_model(ModelOptions(model="digits"))
+        elif box.clickedButton() is ckpt_b:
+            self.open_checkpoint_dialog()
+
+    def choose_layers(self) -> None:
+        table = layer_table(self.model.module, (self.model.channels, *self.model.input_size))
+        picker = LayerPicker(table, self.engine.layers, self.model.display_layers, self)
+        if picker.exec():
+            self.layers = picker.chosen()
+            self.rebuild_engine()
 
     # ---- output ------------------------------------------------------------------------
     def _on_result(self) -> None:
@@ -224,6 +449,15 @@ class MainWindow(QMainWindow):
             dt = result.done_time - self._last_done
             self._fps = 0.8 * self._fps + 0.2 / dt if self._fps else 1 / dt
         self._last_done = result.done_time
+        if (
+            self.source is not None
+            and result.frame_image is not None
+            and result.frame_image.ndim >= 2
+        ):
+            h, w = result.frame_image.shape[:2]
+            self.source_panel.frame_view.show_frame(
+                result.frame_image, self.model.preprocess.crop_box(h, w)
+            )
         if result.error:
             self.prediction.set_message("cannot use this input")
             self.statusBar().showMessage(result.error, 5000)
@@ -239,14 +473,22 @@ class MainWindow(QMainWindow):
         self.layers_panel.show_layers(result.layers)
         t = result.timings_ms
         self.timing_label.setText(
-            "per frame: " + ", ".join(f"{k} {v:.1f} ms" for k, v in t.items() if k != "total")
-            + f"  (total {t.get('total', 0):.1f} ms)")
+            "per frame: "
+            + ", ".join(f"{k} {v:.1f} ms" for k, v in t.items() if k != "total")
+            + f"  (total {t.get('total', 0):.1f} ms)"
+        )
 
     def _update_status(self) -> None:
         state = "FROZEN" if self.frozen else f"{self._fps:5.1f} results/s"
+        source = "pad"
+        if self.source is not None:
+            st = self.source.status()
+            source = self.source.name + ("" if st.state == "running" else f" ({st.state})")
+            self.source_panel.frame_view.caption.setText(st.message or self.source.name)
         self.status_text.setText(
-            f"source: pad  |  model: {self.model.name}  |  device: cpu  |  {state}  |  "
-            f"dropped {self.frames.dropped}  |  threads {self.worker.threads}")
+            f"source: {source}  |  model: {self.model.name}  |  device: cpu  |  {state}  |  "
+            f"dropped {self.frames.dropped}  |  threads {self.worker.threads}"
+        )
 
     # ---- actions -------------------------------------------------------------------------
     def save_screenshot(self, path: str | Path) -> bool:
@@ -259,17 +501,25 @@ class MainWindow(QMainWindow):
             ok = self.save_screenshot(path)
             self.statusBar().showMessage(f"saved {path}" if ok else f"could not write {path}", 5000)
 
-    def show_help(self) -> None:
-        QMessageBox.information(self, "cnn-viewer keys", HELP)
+    def _error(self, title: str, message: str) -> None:
+        self.statusBar().showMessage(message.splitlines()[0], 8000)
+        QMessageBox.warning(self, title, message)
 
     def shutdown(self, timeout: float = 1.0) -> None:
-        """Stop the inference thread and wait for it, at most ``timeout`` seconds."""
+        """Stop the source and the inference thread; each wait is bounded by ``timeout``."""
+        self.loader.cancel()
+        self._stop_source()
         self.worker.stop()
         self.worker.join(timeout)
 
     def closeEvent(self, event) -> None:
         self.shutdown()
         super().closeEvent(event)
+
+
+def _warm(engine: Engine) -> Engine:
+    engine.warm_up()
+    return engine
 
 
 def _title(text: str) -> QLabel:

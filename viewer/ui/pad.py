@@ -47,8 +47,9 @@ class DrawingPad(QWidget):
         import cv2
 
         image = np.ascontiguousarray(cv2.resize(image, (PAD_SIZE, PAD_SIZE)), np.uint8)
-        self._canvas = QImage(image.data, PAD_SIZE, PAD_SIZE, PAD_SIZE,
-                              QImage.Format.Format_Grayscale8).copy()
+        self._canvas = QImage(
+            image.data, PAD_SIZE, PAD_SIZE, PAD_SIZE, QImage.Format.Format_Grayscale8
+        ).copy()
         self._hint = False
         self.update()
         self.changed.emit()
@@ -83,8 +84,10 @@ class DrawingPad(QWidget):
         erase = self._button == Qt.MouseButton.RightButton
         painter = QPainter(self._canvas)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        pen = QPen(QColor(0, 0, 0) if erase else QColor(255, 255, 255),
-                   ERASER_WIDTH if erase else PEN_WIDTH)
+        pen = QPen(
+            QColor(0, 0, 0) if erase else QColor(255, 255, 255),
+            ERASER_WIDTH if erase else PEN_WIDTH,
+        )
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
         painter.setPen(pen)
@@ -101,6 +104,9 @@ class DrawingPad(QWidget):
         painter.drawRect(0, 0, PAD_SIZE - 1, PAD_SIZE - 1)
         if self._hint:
             painter.setPen(QColor(150, 154, 164))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
-                             "draw a digit here\n(left: draw, right: erase)")
+            painter.drawText(
+                self.rect(),
+                Qt.AlignmentFlag.AlignCenter,
+                "draw a digit here\n(left: draw, right: erase)",
+            )
         painter.end()

@@ -65,9 +65,13 @@ class PredictionPanel(QWidget):
             text = metrics.elidedText(label, Qt.TextElideMode.ElideRight, label_w)
             p.drawText(QRectF(8, y, label_w, ROW_H), Qt.AlignmentFlag.AlignVCenter, text)
             p.fillRect(QRectF(bar_x, y + 6, bar_w, ROW_H - 12), QColor(52, 55, 63))
-            p.fillRect(QRectF(bar_x, y + 6, bar_w * max(0.0, min(1.0, prob)), ROW_H - 12),
-                       BAR if i == 0 else BAR_OTHER)
-            p.drawText(QRectF(w - value_w - 4, y, value_w, ROW_H),
-                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                       f"{prob:.1%}")
+            p.fillRect(
+                QRectF(bar_x, y + 6, bar_w * max(0.0, min(1.0, prob)), ROW_H - 12),
+                BAR if i == 0 else BAR_OTHER,
+            )
+            p.drawText(
+                QRectF(w - value_w - 4, y, value_w, ROW_H),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                f"{prob:.1%}",
+            )
         p.end()
