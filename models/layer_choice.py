@@ -84,3 +84,34 @@ def layer_table(module: nn.Module, input_shape: tuple[int, ...]) -> list[dict]:
         for h in handles:
             h.remove()
     return list(rows.values())
+
+
+def cam_layer_for(module: nn.Module, shown: list[str], input_shape: tuple[int, ...]) -> str | None:
+    """The Grad-CAM target: the last shown layer with a spatial map (C x H x W, H*W > 1),
+    i.e. the output of the last conv block (resnet18: layer4.1), as in the Grad-CAM paper.
+    Falls back to the last Conv2d when no shown layer is spatial (e.g. a ViT)."""
+    if hasattr(module, "cam_layer"):
+        return module.cam_layer()
+    spatial: list[str] = []
+    modules = dict(module.named_modules())
+    handles = []
+
+    def make_hook(name: str):
+        def hook(_m, _i, out):
+            if isinstance(out, torch.Tensor) and out.ndim == 4 and out.shape[2] * out.shape[3] > 1:
+                spatial.append(name)
+
+        return hook
+
+    try:
+        for name in shown:
+            if name in modules:
+                handles.append(modules[name].register_forward_hook(make_hook(name)))
+        with torch.inference_mode():
+            module(torch.zeros(1, *input_shape))
+    except Exception:  # noqa: BLE001 - a model that will not run here fails later, with a message
+        spatial = []
+    finally:
+        for h in handles:
+            h.remove()
+    return spatial[-1] if spatial else last_conv_layer(module)

@@ -157,7 +157,7 @@ def _load_torchvision(
 ) -> LoadedModel:
     from torchvision.models import get_model, get_model_weights
 
-    from models.layer_choice import default_layers, last_conv_layer
+    from models.layer_choice import cam_layer_for, default_layers
 
     try:
         weights_enum = get_model_weights(name)
@@ -197,13 +197,14 @@ def _load_torchvision(
         ) from None
     if len(labels) != num_out:
         labels = [str(i) for i in range(num_out)]
+    shown = default_layers(module)
     return LoadedModel(
         name=name,
         module=module,
         labels=labels,
         preprocess=prep,
-        display_layers=default_layers(module),
-        cam_layer=last_conv_layer(module),
+        display_layers=shown,
+        cam_layer=cam_layer_for(module, shown, (prep.channels, *prep.input_size)),
         source=f"torchvision:{name}",
         notes=notes,
     )

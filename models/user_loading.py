@@ -27,7 +27,7 @@ from torch import nn
 
 from models.checkpoint import CheckpointError
 from models.images import Preprocess
-from models.layer_choice import default_layers, last_conv_layer
+from models.layer_choice import cam_layer_for, default_layers
 from models.registry import (
     MNIST_MEAN,
     MNIST_STD,
@@ -172,13 +172,16 @@ def _finish(
             "TorchScript: layer maps and Grad-CAM are unavailable (forward hooks do "
             "not run inside a scripted model)"
         )
+    shown = [] if scripted else default_layers(module)
     return LoadedModel(
         name=name,
         module=module,
         labels=labels,
         preprocess=prep,
-        display_layers=[] if scripted else default_layers(module),
-        cam_layer=None if scripted else last_conv_layer(module),
+        display_layers=shown,
+        cam_layer=None
+        if scripted
+        else cam_layer_for(module, shown, (prep.channels, *prep.input_size)),
         is_digits=is_digits,
         source=source,
         notes=notes,

@@ -130,7 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_view_options(p: argparse.ArgumentParser) -> None:
     _add_model_options(p)
-    p.add_argument("--source", default="pad", choices=["pad"], help="input source (default pad)")
+    p.add_argument(
+        "--source",
+        default="pad",
+        help="pad (default), camera or camera:N, or a PATH to an image, a folder or a video",
+    )
     p.add_argument(
         "--screenshot",
         metavar="FILE",
@@ -177,10 +181,32 @@ def _load(args: argparse.Namespace):
     from models import CheckpointError
     from models.registry import WeightsUnavailable
 
+    options = _model_options(args)
     try:
-        return _model_options(args).load(), None
+        _prefetch_with_bar(options)
+        return options.load(), None
     except (CheckpointError, WeightsUnavailable, ValueError) as exc:
         return None, str(exc)
+
+
+def _prefetch_with_bar(options) -> None:
+    """Download pretrained weights not yet cached, with a progress bar in the terminal."""
+    from models.weights_download import cache_path, fetch, weights_url
+
+    if options.checkpoint or options.model_file:
+        return
+    url = weights_url(options.model, options.weights)
+    if url is None or cache_path(url).is_file():
+        return
+    from tqdm import tqdm
+
+    with tqdm(unit="B", unit_scale=True, desc=f"downloading {options.model}", leave=False) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total or None
+            bar.update(done - bar.n)
+
+        fetch(url, on_progress=progress)
 
 
 def cmd_view(args: argparse.Namespace) -> int:

@@ -55,11 +55,13 @@ def test_fast_gradcam_equals_reference_on_the_digit_cnn(digits_model, digit_draw
     assert all(not p.requires_grad and p.grad is None for p in digits_model.module.parameters())
 
 
+@pytest.mark.parametrize("target", ["model", "last_conv"])
 @pytest.mark.parametrize("fixture", ["resnet18_model", "mobilenet_model"])
-def test_fast_gradcam_equals_reference_on_torchvision(fixture, request, hooks_left):
+def test_fast_gradcam_equals_reference_on_torchvision(fixture, target, request, hooks_left):
+    """Both the model's default target (the last block's output) and the raw last conv."""
     loaded = request.getfixturevalue(fixture)
-    layer = last_conv_layer(loaded.module)
-    assert layer == loaded.cam_layer
+    layer = loaded.cam_layer if target == "model" else last_conv_layer(loaded.module)
+    assert layer in dict(loaded.module.named_modules())
     torch.manual_seed(3)
     x = torch.randn(1, 3, 96, 96)
     fast, top = fast_cam(loaded.module, x, layer)

@@ -165,7 +165,7 @@ def test_state_dict_for_registered_architecture(files, resnet3, image):
     assert loaded.module.fc.out_features == 3  # class count read from the weights
     assert loaded.labels == ["0", "1", "2"]
     assert loaded.input_size == (224, 224) and loaded.channels == 3
-    assert loaded.cam_layer == "layer4.1.conv2"
+    assert loaded.cam_layer == "layer4.1"  # the last block's output, as in Grad-CAM
     assert loaded.display_layers == default_layers(resnet3) and "layer4.1" in loaded.display_layers
     assert_same_predictions(loaded, resnet3, image)
 
@@ -234,7 +234,7 @@ def test_model_file_with_state_dict(tmp_path, image):
     loaded = load_model(model_file=f"{net_py}:Net", checkpoint=tmp_path / "w.pth")
     assert loaded.input_size == (28, 28)  # found by trying sizes: only 28x28 fits fc
     assert loaded.channels == 1 and len(loaded.labels) == 5
-    assert loaded.display_layers == ["conv1", "pool", "fc"] and loaded.cam_layer == "conv1"
+    assert loaded.display_layers == ["conv1", "pool", "fc"] and loaded.cam_layer == "pool"
     assert_same_predictions(loaded, ref, image)
     # without CLASS: the file's only nn.Module subclass
     assert load_model(model_file=str(net_py), checkpoint=tmp_path / "w.pth").name == "Net"

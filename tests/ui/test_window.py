@@ -35,7 +35,7 @@ def test_empty_pad_says_draw_a_digit(window):
 
 def test_stroke_updates_probabilities_and_mosaics(qtbot, window):
     drag(qtbot, window.pad, line((140, 40), (140, 240)))  # a vertical bar: a "1"
-    result = wait_for_result(qtbot, window, lambda r: r.frame_id == window._frame_id)
+    result = wait_for_result(qtbot, window, lambda r: r.frame_id == window.pad_frame_id)
     qtbot.waitUntil(lambda: window.prediction.rows == result.top)
     assert result.top[0][1] == "1"
     assert abs(sum(result.probs) - 1) < 1e-4
@@ -64,10 +64,10 @@ def test_stroke_updates_probabilities_and_mosaics(qtbot, window):
 
 def test_new_stroke_changes_the_answer_and_clear_empties(qtbot, window):
     drag(qtbot, window.pad, line((140, 40), (140, 240)))
-    first = wait_for_result(qtbot, window, lambda r: r.frame_id == window._frame_id)
+    first = wait_for_result(qtbot, window, lambda r: r.frame_id == window.pad_frame_id)
     # Turn the "1" into a "7": a bar across the top, from the left.
     drag(qtbot, window.pad, line((50, 45), (140, 40)))
-    second = wait_for_result(qtbot, window, lambda r: r.frame_id == window._frame_id)
+    second = wait_for_result(qtbot, window, lambda r: r.frame_id == window.pad_frame_id)
     assert second.frame_id > first.frame_id
     assert not np.array_equal(first.layers[0].mosaic, second.layers[0].mosaic)
     assert not np.allclose(first.probs, second.probs)

@@ -79,21 +79,28 @@ def run_viewer(options: ViewerOptions, draw: int | None = None) -> int:
     except (CheckpointError, WeightsUnavailable, ValueError) as exc:
         print(f"cnn-viewer: error: {exc}", file=sys.stderr)
         return 1
-    if not getattr(model, "is_digits", False):
-        print(
-            f"cnn-viewer: error: model {model.name!r} needs a camera or file source, which "
-            "this version does not have yet; the drawing pad works with --model digits",
-            file=sys.stderr,
-        )
-        return 1
+    if options.source != "pad":
+        from viewer.core.sources import parse_source_spec
+
+        try:
+            parse_source_spec(options.source)
+        except ValueError as exc:
+            print(f"cnn-viewer: error: {exc}", file=sys.stderr)
+            return 1
 
     from viewer.ui.main_window import MainWindow
 
     app = make_app()
     window = MainWindow(
-        model, top_k=options.top_k, saliency=options.saliency, threads=options.threads
+        model,
+        top_k=options.top_k,
+        saliency=options.saliency,
+        threads=options.threads,
+        model_options=options.model,
     )
     window.show()
+    if options.source != "pad":
+        window.set_source(options.source)
     if draw is not None:
         window.pad.draw_example(draw)
     if options.screenshot:
@@ -106,8 +113,8 @@ def run_viewer(options: ViewerOptions, draw: int | None = None) -> int:
 def _arm_screenshot(app, window, options: ViewerOptions) -> None:
     """After ``options.frames`` results are shown, save the window as PNG and quit.
 
-    The pad only makes a frame when it changes, so its image is sent again after
-    each result until enough have been shown.
+    The pad and still images only make a frame when they change, so the frame is sent
+    again after each result until enough have been shown; cameras and videos stream.
     """
     from PyQt6.QtCore import QTimer
 
@@ -116,7 +123,7 @@ def _arm_screenshot(app, window, options: ViewerOptions) -> None:
             window.after_render = None
             QTimer.singleShot(50, save_and_quit)  # let the last paint land first
         else:
-            window.submit_pad()
+            window.request_frame()
 
     def save_and_quit() -> None:
         ok = window.save_screenshot(options.screenshot)
@@ -127,4 +134,4 @@ def _arm_screenshot(app, window, options: ViewerOptions) -> None:
         app.exit(0 if ok else 1)
 
     window.after_render = after
-    window.submit_pad()
+    window.request_frame()

@@ -26,6 +26,7 @@ from PyQt6.QtWidgets import (
 
 from models.layer_choice import layer_table
 from models.registry import LoadedModel
+from viewer.core.frame_source import new_frame_id
 from viewer.core.frames import Frame, Result
 from viewer.core.options import ModelOptions
 from viewer.core.pipeline import Engine, InferenceWorker
@@ -36,7 +37,7 @@ from viewer.ui.layer_picker import LayerPicker
 from viewer.ui.model_loader import ModelLoader
 from viewer.ui.prediction_panel import PredictionPanel
 from viewer.ui.source_panel import SourcePanel
-from viewer.ui.window_actions import build_actions, model_names, source_kind
+from viewer.ui.window_actions import build_actions, model_names, open_file_filter, source_kind
 
 SALIENCY_CHOICES = [("Grad-CAM", "gradcam"), ("None", "none")]
 
@@ -68,12 +69,13 @@ class MainWindow(QMainWindow):
         self.source = None  # None: the drawing pad
         self.source_spec = "pad"
         self.layers: list[str] | None = None  # None: the model's defaults
-        self._frame_id = 0
+        self.pad_frame_id = 0  # id of the last frame the pad sent
         self._example = 0
         self._fps = 0.0
         self._last_done = 0.0
         self.render_ms: list[float] = []
         self.after_render = None  # optional callback(result), used by --screenshot
+        self.last_error = ""  # the last message shown in an error box (for tests, too)
         self.loader = ModelLoader(self)
         self.loader.progress.connect(self._load_progress)
         self.loader.loaded.connect(self._model_loaded)
@@ -205,17 +207,14 @@ class MainWindow(QMainWindow):
         """model -> Engine with the window's current settings, captured now (GUI thread)
         so that the factory can run in the loader thread."""
         saliency = saliency or self.saliency_box.currentData()
-        on_pad = self.source is None
         requested = self.requested_top_k
 
         def make(model: LoadedModel) -> Engine:
             top_k = max(requested, min(10, len(model.labels)))
+            # Digit models read drawings MNIST-style from every source: the pad, files
+            # in either polarity, or a digit on paper held up to the camera.
             return Engine(
-                model,
-                layers=layers,
-                saliency=saliency,
-                top_k=top_k,
-                drawing=on_pad and model.is_digits,
+                model, layers=layers, saliency=saliency, top_k=top_k, drawing=model.is_digits
             )
 
         return make
@@ -238,8 +237,8 @@ class MainWindow(QMainWindow):
         """Send the pad's current image down the data path (GUI thread, on every stroke)."""
         if self.frozen or self.source is not None:
             return
-        self._frame_id += 1
-        self.frames.put(Frame(self._frame_id, time.perf_counter(), self.pad.image(), "pad"))
+        self.pad_frame_id = new_frame_id()
+        self.frames.put(Frame(self.pad_frame_id, time.perf_counter(), self.pad.image(), "pad"))
 
     def request_frame(self) -> None:
         """Have the current source send its frame again (pad, image); streams need nothing."""
@@ -306,8 +305,7 @@ class MainWindow(QMainWindow):
             self,
             "Open an image, a video or a folder's image",
             "",
-            "Images and videos (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif *.mp4 *.avi "
-            "*.mov *.mkv *.webm *.m4v);;All files (*)",
+            open_file_filter(),
         )
         if path:
             self.set_source(path)
@@ -332,7 +330,7 @@ class MainWindow(QMainWindow):
         src = self.source
         if src is None or not hasattr(src, "pause"):
             return
-        if src.status().state == "paused":
+        if src.paused:
             src.resume()
         else:
             src.pause()
@@ -410,17 +408,24 @@ class MainWindow(QMainWindow):
         box = QMessageBox(
             QMessageBox.Icon.Warning, "Pretrained weights unavailable", message, parent=self
         )
-        random_b = box.addButton("Use random weights", QMessageBox.ButtonRole.AcceptRole)
-        digits_b = box.addButton("Use the digit CNN", QMessageBox.ButtonRole.AcceptRole)
-        ckpt_b = box.addButton("Open a checkpoint…", QMessageBox.ButtonRole.AcceptRole)
+        name = self._pending.model
+        choices = {
+            box.addButton("Use random weights", QMessageBox.ButtonRole.AcceptRole): lambda: (
+                self.load_model(ModelOptions(model=name, weights="none"))
+            ),
+            box.addButton("Use the digit CNN", QMessageBox.ButtonRole.AcceptRole): lambda: (
+                self.load_model(ModelOptions(model="digits"))
+            ),
+            box.addButton("Open a checkpoint…", QMessageBox.ButtonRole.AcceptRole): (
+                self.open_checkpoint_dialog
+            ),
+        }
         box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        if box.clickedButton() is random_b:
-            self.load_model(ModelOptions(model=self._pending.model, weights="none"))
-        elif box.clickedButton() is digits_b:
-            self.load_model(ModelOptions(model="digits"))
-        elif box.clickedButton() is ckpt_b:
-            self.open_checkpoint_dialog()
+        box.buttonClicked.connect(lambda button: choices.get(button, lambda: None)())
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # not exec(): the window keeps running while the user decides
+        self.offline_box = box
+        self.last_error = message
 
     def choose_layers(self) -> None:
         table = layer_table(self.model.module, (self.model.channels, *self.model.input_size))
@@ -463,7 +468,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(result.error, 5000)
             return
         if result.empty:
-            self.prediction.set_message("draw a digit")
+            self.prediction.set_message("draw a digit" if self.source is None else "no digit found")
             self.input_view.show_input(None, None)
             self.layers_panel.clear()
             self.timing_label.setText("")
@@ -502,8 +507,13 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"saved {path}" if ok else f"could not write {path}", 5000)
 
     def _error(self, title: str, message: str) -> None:
+        """Say what went wrong without blocking: the status bar and a non-modal box."""
         self.statusBar().showMessage(message.splitlines()[0], 8000)
-        QMessageBox.warning(self, title, message)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, parent=self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.show()
+        self.last_error = message
 
     def shutdown(self, timeout: float = 1.0) -> None:
         """Stop the source and the inference thread; each wait is bounded by ``timeout``."""

@@ -55,7 +55,7 @@ class ModelLoader(QObject):
     def _run(self, options: ModelOptions, build: Callable[[object], object]) -> None:
         label = options.checkpoint or options.model
         try:
-            if options.checkpoint is None:
+            if options.checkpoint is None and options.model_file is None:
                 self.progress.emit(0, 0, f"fetching weights for {label}")
                 prefetch(
                     options.model,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QMessageBox, QToolBar
 
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
+from viewer.core.sources import parse_source_spec
+
 # Shown first in the model list: one of each family a learner meets.
 FEATURED = [
     "digits",
@@ -48,9 +47,15 @@ def source_kind(spec: str) -> str:
     """'pad', 'camera', 'video' or 'images' for a source spec."""
     if spec == "pad":
         return "pad"
-    if spec.startswith("camera"):
-        return "camera"
-    return "video" if Path(spec).suffix.lower() in VIDEO_SUFFIXES else "images"
+    kind = parse_source_spec(spec).kind
+    return kind if kind in ("camera", "video") else "images"
+
+
+def open_file_filter() -> str:
+    from viewer.core.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+
+    patterns = " ".join(f"*.{e}" for e in (*IMAGE_EXTENSIONS, *VIDEO_EXTENSIONS))
+    return f"Images and videos ({patterns});;All files (*)"
 
 
 def build_actions(win, bar: QToolBar) -> dict[str, QAction]:

@@ -1,0 +1,135 @@
+"""The window with real sources (a video and images the test writes) and other models."""
+
+import cv2
+import numpy as np
+import pytest
+from PyQt6.QtCore import Qt
+
+from models import load_model
+from viewer.core.options import ModelOptions
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("media")
+    video = folder / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30, (160, 120))
+    for i in range(30):
+        frame = np.full((120, 160, 3), 30, np.uint8)
+        cv2.circle(frame, (30 + 3 * i, 60), 20, (0, 200, 255), -1)
+        writer.write(frame)
+    writer.release()
+    images = folder / "images"
+    images.mkdir()
+    for i, digit in enumerate((3, 7)):
+        canvas = np.full((90, 70), 255, np.uint8)  # dark ink on white, odd size
+        from viewer.core.examples import draw_digit
+
+        canvas = 255 - draw_digit(digit, (90, 70))
+        cv2.imwrite(str(images / f"digit{i}.png"), canvas)
+    (images / "broken.png").write_text("not an image")
+    return {"video": video, "images": images}
+
+
+def wait_result(qtbot, win, predicate, timeout=8000):
+    qtbot.waitUntil(
+        lambda: win.last_result is not None and bool(predicate(win.last_result)), timeout=timeout
+    )
+    return win.last_result
+
+
+def test_video_source_feeds_the_window(qtbot, window, media):
+    assert window.set_source(str(media["video"]))
+    result = wait_result(qtbot, window, lambda r: r.source != "pad" and r.top)
+    assert result.frame_image.shape == (120, 160, 3)
+    shown = window.source_panel.frame_view.image.image
+    assert shown.shape == (120, 160, 3)
+    # The digit CNN stretches the whole frame: the crop outline covers it all.
+    rect = window.source_panel.frame_view.crop.rect()
+    assert (rect.width(), rect.height()) == (160, 120)
+    qtbot.waitUntil(lambda: "clip.avi" in window.status_text.text(), timeout=2000)
+    assert window.set_source("pad")
+    assert window.source is None
+
+
+def test_image_folder_steps_with_keys(qtbot, window, media):
+    assert window.set_source(str(media["images"]))
+    first = wait_result(qtbot, window, lambda r: r.top and r.source != "pad")
+    assert first.top[0][1] == "3"
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    second = wait_result(qtbot, window, lambda r: r.frame_id != first.frame_id and r.top)
+    assert second.top[0][1] == "7"
+
+
+def test_bad_source_keeps_the_pad(window, tmp_path):
+    assert not window.set_source(str(tmp_path / "missing.mp4"))
+    assert window.source is None
+    assert "missing.mp4" in window.last_error
+
+
+def test_missing_camera_says_so_and_keeps_running(qtbot, window):
+    assert window.set_source("camera:7")
+    qtbot.waitUntil(lambda: "unavailable" in window.status_text.text(), timeout=3000)
+    assert "no camera" in window.source_panel.frame_view.caption.text()
+    window.pad.draw_example(1)  # the window still works; back to the pad
+    assert window.set_source("pad")
+
+
+def test_broken_checkpoint_keeps_the_model(qtbot, window, tmp_path):
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x00garbage" * 10)
+    with qtbot.waitSignal(window.loader.failed, timeout=10000):
+        window.load_model(ModelOptions(checkpoint=str(bad)))
+    assert window.model.name == "digits"
+    assert "broken.safetensors" in window.last_error
+
+
+def test_offline_weights_offer_random_weights(qtbot, window, monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache
+    with qtbot.waitSignal(window.loader.failed, timeout=20000) as failed:
+        # file:// to a missing file fails like a missing network, without one.
+        import models.weights_download as wd
+
+        missing = (tmp_path / "x.pth").as_uri()
+        monkeypatch.setattr(wd, "weights_url", lambda n, w: None if w == "none" else missing)
+        window.load_model(ModelOptions(model="resnet18"))
+    assert failed.args[0] == "offline"
+    buttons = {b.text(): b for b in window.offline_box.buttons()}
+    with qtbot.waitSignal(window.loader.loaded, timeout=30000):
+        buttons["Use random weights"].click()
+    qtbot.waitUntil(lambda: window.model.name == "resnet18", timeout=5000)
+    assert window.engine.layers == window.model.display_layers
+
+
+ARCHS = [
+    "resnet18",
+    "mobilenet_v3_small",
+    "efficientnet_b0",
+    "vgg11",
+    "squeezenet1_1",
+    "densenet121",
+    "regnet_y_400mf",
+    "vit_b_16",
+]
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_torchvision_architectures_show_every_default_layer(qtbot, window, name):
+    model = load_model(name, weights="none")
+    make = window._engine_factory()
+    engine = make(model)
+    window.model, window.engine = model, engine
+    window.worker.set_engine(engine)
+    window.layers_panel.set_layers(engine.layers)
+    image = np.random.default_rng(0).integers(0, 255, (180, 240, 3), dtype=np.uint8)
+    from viewer.core.frames import Frame
+
+    result = engine.process(Frame(1, 0.0, image, "test"))
+    window.render(result)
+    assert result.error is None and len(result.top) >= 5
+    assert [lv.name for lv in result.layers] == engine.layers == model.display_layers
+    for lv in result.layers:
+        assert lv.mosaic.dtype == np.uint8 and lv.mosaic.size > 0
+        np.testing.assert_array_equal(window.layers_panel.rows[lv.name].image.image, lv.mosaic)
+    if model.cam_layer is not None:
+        assert result.saliency is not None and result.saliency.shape == model.input_size
