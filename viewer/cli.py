@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-SUBCOMMANDS = ("view", "predict", "layers", "train")
+SUBCOMMANDS = ("view", "predict", "layers", "train", "bench")
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -119,6 +119,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(lay)
     lay.add_argument("--json", action="store_true", help="print one JSON array")
 
+    bench = sub.add_parser("bench", help="measure the engine the window uses, headless")
+    _add_model_options(bench)
+    bench.add_argument(
+        "--source", default="synthetic", help="synthetic (as fast as the engine takes frames) "
+        "or a video PATH (played at its own rate)",
+    )  # fmt: skip
+    bench.add_argument("--frames", type=_positive, default=200, help="measured results")
+    bench.add_argument("--saliency", choices=["gradcam", "none"], default="gradcam")
+    bench.add_argument("--layers", choices=["default", "all"], default="default")
+    bench.add_argument("--render", action="store_true", help="draw each result in the window")
+    bench.add_argument("--threads", type=_positive, default=None, help="torch threads")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+
     train = sub.add_parser("train", help="train a network")
     train.add_argument("arch", choices=["digits"], help="what to train: the digit CNN")
     train.add_argument("--data", required=True, help="folder with MNIST IDX files (.gz or not)")
@@ -163,9 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # usage error (argparse printed it; code 2) or --help (0)
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        return {"view": cmd_view, "predict": cmd_predict, "layers": cmd_layers, "train": cmd_train}[
-            args.command
-        ](args)
+        return {
+            "view": cmd_view,
+            "predict": cmd_predict,
+            "layers": cmd_layers,
+            "train": cmd_train,
+            "bench": cmd_bench,
+        }[args.command](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -343,4 +360,50 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"images never used in training or model selection ({metrics['split']})"
     )
     print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from viewer.core.bench import (
+        bench_threads,
+        make_engine,
+        measure_raw_fps,
+        run_headless,
+        summarize,
+    )
+
+    model, error = _load(args)
+    if model is None:
+        return _fail(error)
+    threads = bench_threads(args.threads)
+    if args.source != "synthetic":
+        from viewer.core.sources import parse_source_spec
+
+        try:
+            if parse_source_spec(args.source).kind != "video":
+                return _fail(f"--source {args.source}: use synthetic or a video file")
+        except ValueError as exc:
+            return _fail(str(exc))
+    engine = make_engine(model, args.layers, args.saliency)
+    engine.warm_up()
+    raw = measure_raw_fps(model, threads)
+    if args.render:
+        from viewer.ui.bench_render import run_rendered
+
+        run = run_rendered(model, engine, args.source, args.frames, threads)
+    else:
+        run = run_headless(engine, args.source, args.frames, threads)
+    figures = summarize(run, raw)
+    where = (
+        f"device: cpu, torch threads: {threads}, model: {model.name}, layers: {len(engine.layers)}"
+    )
+    if args.json:
+        print(json.dumps(figures))
+        print(where, file=sys.stderr)
+        return 0
+    print(where)
+    for key, value in figures.items():
+        if key == "stage_ms":
+            value = ", ".join(f"{k} {v:.2f}" for k, v in value.items())
+        print(f"  {key:<15} {value}")
     return 0

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from models.drawing import center_digit
+from viewer.core.engine import Engine
 from viewer.core.frames import Frame
 from viewer.core.mosaic import build_mosaic
-from viewer.core.pipeline import Engine
 from viewer.core.recorder import LayerNotFound
 
 

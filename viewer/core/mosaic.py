@@ -14,6 +14,7 @@ import torch
 GAP = 255
 LEVELS = 254  # data spans 0..LEVELS
 VECTOR_COLS = 64
+MAX_TILE = 64  # map sides above this are average-pooled down before tiling
 
 
 def grid_for(channels: int) -> tuple[int, int]:
@@ -22,17 +23,41 @@ def grid_for(channels: int) -> tuple[int, int]:
     return math.ceil(channels / cols), cols
 
 
-def _scale(x: torch.Tensor, mode: str) -> torch.Tensor:
-    """x: C x H x W float -> same shape uint8 in 0..LEVELS."""
+def _scale(x: np.ndarray, mode: str) -> np.ndarray:
+    """x: C x H x W float32 -> same shape uint8 in 0..LEVELS (rounded).
+
+    numpy, not torch: these arrays are small and torch's per-op dispatch cost was more
+    than half the time here (2.6 ms vs 1.1 ms for mobilenet_v3_small's 16 layers)."""
     if mode == "channel":
-        lo = x.amin(dim=(1, 2), keepdim=True)
-        hi = x.amax(dim=(1, 2), keepdim=True)
+        lo = x.min(axis=(1, 2), keepdims=True)
+        hi = x.max(axis=(1, 2), keepdims=True)
     elif mode == "layer":
         lo, hi = x.min(), x.max()
     else:
         raise ValueError(f"normalisation {mode!r}: use 'layer' or 'channel'")
-    span = (hi - lo).clamp_min(1e-12)
-    return ((x - lo) / span * LEVELS).round_().to(torch.uint8)
+    k = LEVELS / np.maximum(hi - lo, 1e-12)
+    out = x - lo
+    out *= k
+    out += 0.5
+    return out.astype(np.uint8)
+
+
+def shrink(maps: np.ndarray, max_side: int = MAX_TILE) -> np.ndarray:
+    """Average C x H x W maps over f x f blocks (a whole factor f) so no side exceeds
+    ``max_side``; leftover edge rows/columns are dropped. The window never draws a tile
+    that large, and smaller mosaics render faster. Summing f*f strided views: 0.2 ms
+    for 16 x 112 x 112, where torch's avg_pool2d took 0.7 ms and numpy's mean 2.3 ms."""
+    c, h, w = maps.shape
+    f = math.ceil(max(h, w) / max_side)
+    if f <= 1:
+        return maps
+    hh, ww = h // f, w // f
+    acc = np.zeros((c, hh, ww), np.float32)
+    for dy in range(f):
+        for dx in range(f):
+            acc += maps[:, dy : hh * f : f, dx : ww * f : f]
+    acc *= 1.0 / (f * f)
+    return acc
 
 
 def as_maps(act: torch.Tensor) -> tuple[torch.Tensor, bool]:
@@ -59,20 +84,21 @@ def build_mosaic(
     with no gap (a strip).
     """
     maps, is_vector = as_maps(act)
-    c, h, w = maps.shape
     if is_vector:
+        c = maps.shape[0]
         cols = min(c, VECTOR_COLS)
         rows = math.ceil(c / cols)
-        flat = torch.full((rows * cols,), GAP, dtype=torch.uint8)
-        flat[:c] = _scale(maps, mode if mode == "layer" else "layer").view(-1)
-        return flat.view(rows, cols).numpy(), (rows, cols), (1, 1)
+        flat = np.full(rows * cols, GAP, np.uint8)
+        flat[:c] = _scale(maps.numpy(), "layer").reshape(-1)
+        return flat.reshape(rows, cols), (rows, cols), (1, 1)
+    maps = shrink(maps.numpy())
+    c, h, w = maps.shape
     rows, cols = grid_for(c)
-    u8 = _scale(maps, mode)
-    canvas = torch.full((rows * cols, h + 1, w + 1), GAP, dtype=torch.uint8)
-    canvas[:c, :h, :w] = u8
-    canvas = canvas.view(rows, cols, h + 1, w + 1).permute(0, 2, 1, 3)
+    canvas = np.full((rows * cols, h + 1, w + 1), GAP, np.uint8)
+    canvas[:c, :h, :w] = _scale(maps, mode)
+    canvas = canvas.reshape(rows, cols, h + 1, w + 1).transpose(0, 2, 1, 3)
     mosaic = canvas.reshape(rows * (h + 1), cols * (w + 1))[:-1, :-1]
-    return np.ascontiguousarray(mosaic.numpy()), (rows, cols), (h, w)
+    return np.ascontiguousarray(mosaic), (rows, cols), (h, w)
 
 
 def tile_at(

@@ -1,146 +1,48 @@
-"""The engine: one frame in, one finished Result out; and the thread that runs it.
+"""The inference worker: the engine's steps on worker threads.
 
-All heavy work (preprocess, forward with hooks, top-k, Grad-CAM, mosaics) happens
-here, in the inference thread. The GUI only hands finished arrays to its views.
+    frames --> [prepare + infer] --> [finish] --> results
+
+Two ways to run, chosen per engine (``Engine.pipelined``, measured at warm-up):
+- serial: one thread runs prepare, infer and finish for each frame. Best when the
+  forward pass is short (mobilenet_v3_small, the digit CNN): on this 2-vCPU machine the
+  two CPUs share a core, so overlapping stages slowed a ~10 ms forward pass by more
+  than it saved, and every hand-over costs a GIL switch.
+- pipelined: finishing a result (mosaics, heatmap) runs on a second thread while the
+  next forward pass runs (resnet18). Preparing stays just before the forward pass:
+  it costs well under a millisecond, and a frame prepared ahead would wait a whole
+  forward pass, adding that to the latency.
+Each stage hands over only its newest item; a slow stage drops stale work instead of
+building lag.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import time
 import traceback
 from collections.abc import Callable
 
-import numpy as np
 import torch
 
-from models.drawing import center_digit
-from models.images import InputError
-from models.registry import LoadedModel
-from viewer.core.frames import Frame, LayerView, Result
-from viewer.core.mosaic import build_mosaic
-from viewer.core.recorder import ActivationRecorder, resolve
-from viewer.core.saliency import fast_gradcam, finish_cam
+from viewer.core.engine import SALIENCY_METHODS, Engine, Raw
+from viewer.core.frames import Frame, Result
 from viewer.core.slot import LatestSlot
 
-SALIENCY_METHODS = ("gradcam", "none")
+__all__ = ["SALIENCY_METHODS", "Engine", "InferenceWorker", "default_threads"]
 
 
 def default_threads() -> int:
-    """Torch threads for inference: leave one core to the GUI thread."""
+    """Torch threads for the forward pass: leave one core to the other stages and the GUI."""
     return max(1, (os.cpu_count() or 2) - 1)
 
 
-class Engine:
-    """Runs one model on frames. Not thread-safe: one thread calls ``process``.
-
-    ``drawing``: frames are drawings (the pad): MNIST-style centring, and an empty
-    drawing gives an empty Result instead of a guess.
-    """
-
-    def __init__(
-        self,
-        model: LoadedModel,
-        layers: list[str] | None = None,
-        saliency: str = "gradcam",
-        top_k: int = 5,
-        drawing: bool = False,
-        norm: str = "layer",
-    ) -> None:
-        if saliency not in SALIENCY_METHODS:
-            raise ValueError(f"saliency {saliency!r}: choose one of {SALIENCY_METHODS}")
-        self.model = model
-        self.layers = list(model.display_layers if layers is None else layers)
-        self.types = {n: type(m).__name__ for n, m in resolve(model.module, self.layers).items()}
-        self.saliency = saliency if model.cam_layer else "none"
-        self.top_k = top_k
-        self.drawing = drawing
-        self.norm = norm
-        self.recorder = ActivationRecorder(
-            model.module, self.layers, model.cam_layer if self.saliency == "gradcam" else None
-        )
-
-    def network_image(self, image: np.ndarray) -> np.ndarray | None:
-        """The uint8 image the network will see, or None for an empty drawing."""
-        if self.drawing:
-            return center_digit(image)
-        return self.model.preprocess.to_network_image(image)
-
-    def warm_up(self, runs: int = 3) -> None:
-        """Run a few frames so the first real one is not a slow start."""
-        h, w = self.model.input_size
-        dummy = np.zeros((h, w, 3), np.uint8)
-        dummy[h // 4 : 3 * h // 4, w // 2 - 1 : w // 2 + 2] = 255
-        for i in range(runs):
-            self.process(Frame(-1 - i, time.perf_counter(), dummy, "warm-up"))
-
-    def process(self, frame: Frame) -> Result:
-        t0 = time.perf_counter()
-        result = Result.blank(frame)
-        timings = result.timings_ms
-        try:
-            net_image = self.network_image(frame.image)
-        except InputError as exc:
-            result.error = str(exc)
-            return self._done(result)
-        if net_image is None:
-            result.empty = True
-            return self._done(result)
-        x = self.model.preprocess.to_tensor(net_image)
-        result.network_image = net_image
-        t1 = time.perf_counter()
-        timings["preprocess"] = (t1 - t0) * 1000
-        cam = self.saliency == "gradcam"
-        with self.recorder, torch.enable_grad() if cam else torch.inference_mode():
-            logits = self.model.module(x)
-        t2 = time.perf_counter()
-        timings["forward"] = (t2 - t1) * 1000
-        logits_d = logits.detach()[0].float()
-        probs = torch.softmax(logits_d, dim=0)
-        top = torch.topk(probs, min(self.top_k, probs.numel()))
-        labels = self.model.labels
-        pairs = zip(top.values.tolist(), top.indices.tolist(), strict=True)
-        result.top = [(i, labels[i], p) for p, i in pairs]
-        result.probs = probs.numpy()
-        result.logits = logits_d.numpy()
-        if cam and self.recorder.cam_activation is not None:
-            raw = fast_gradcam(logits, self.recorder.cam_activation, result.top[0][0])
-            result.saliency = finish_cam(raw, self.model.input_size).numpy()
-        t3 = time.perf_counter()
-        timings["saliency"] = (t3 - t2) * 1000
-        result.layers = self._mosaics(self.recorder.outputs)
-        self.recorder.outputs = {}
-        self.recorder.cam_activation = None
-        timings["mosaics"] = (time.perf_counter() - t3) * 1000
-        return self._done(result, t0)
-
-    def _mosaics(self, outputs: dict[str, torch.Tensor]) -> list[LayerView]:
-        views = []
-        for name in self.layers:
-            act = outputs.get(name)
-            if act is None:  # a layer the forward pass never reached
-                continue
-            mosaic, grid, tile = build_mosaic(act[0], self.norm)
-            views.append(
-                LayerView(name, self.types[name], tuple(act.shape[1:]), mosaic, grid, tile)
-            )
-        return views
-
-    @staticmethod
-    def _done(result: Result, t0: float | None = None) -> Result:
-        result.done_time = time.perf_counter()
-        if t0 is not None:
-            result.timings_ms["total"] = (result.done_time - t0) * 1000
-        return result
-
-
-class InferenceWorker(threading.Thread):
+class InferenceWorker:
     """Takes the newest Frame from ``frames``, puts its Result into ``results``.
 
-    Swap the engine with ``set_engine`` (any thread); ``stop()`` ends the loop and
-    ``join`` returns within one frame's processing time. ``on_result`` is called in
-    this thread after each Result is put, as a wake-up; it must not do heavy work.
+    Swap the engine with ``set_engine`` (any thread); work prepared by an older engine
+    is dropped. ``stop()`` then ``join()`` ends the threads. ``on_result`` is called
+    (in a worker thread) after each Result is put, as a wake-up; it must not do heavy
+    work. Errors are reported per frame (Result.error) and the next frame goes on.
     """
 
     def __init__(
@@ -151,15 +53,24 @@ class InferenceWorker(threading.Thread):
         threads: int | None = None,
         on_result: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(name="inference", daemon=True)
         self._engine = engine
         self._lock = threading.Lock()
         self.frames = frames
         self.results = results
         self.threads = threads or default_threads()
-        self._stop_event = threading.Event()
+        self.on_result = on_result
+        self.raw: LatestSlot[Raw] = LatestSlot()
         self.processed = 0
-        self.on_result = on_result  # called in this thread after each put (e.g. to wake the GUI)
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._guard(loop), name=name, daemon=True)
+            for name, loop in [("inference", self._infer_step), ("finish", self._finish_step)]
+        ]
+
+    # ---- control -----------------------------------------------------------------------
+    def start(self) -> None:
+        for t in self._threads:
+            t.start()
 
     def set_engine(self, engine: Engine) -> None:
         with self._lock:
@@ -171,22 +82,66 @@ class InferenceWorker(threading.Thread):
             return self._engine
 
     def stop(self) -> None:
-        self._stop_event.set()
-        self.frames.wake()
+        self._stop.set()
+        for slot in (self.frames, self.raw):
+            slot.wake()
 
-    def run(self) -> None:
-        torch.set_num_threads(self.threads)
-        while not self._stop_event.is_set():
-            frame = self.frames.take(timeout=0.1)
-            if frame is None or self._stop_event.is_set():
-                continue
-            engine = self.engine
+    def join(self, timeout: float | None = None) -> None:
+        for t in self._threads:
+            t.join(timeout)
+
+    def is_alive(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    # ---- steps (each runs in a loop on its own thread) ---------------------------------
+    def _guard(self, step: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            # OpenMP's thread count is per calling thread: a thread left at the default
+            # would start a team on every core and spin against the forward pass.
+            torch.set_num_threads(self.threads)
+            while not self._stop.is_set():
+                try:
+                    step()
+                except Exception:  # a bug in a step must not kill the worker
+                    traceback.print_exc()
+
+        return run
+
+    def _infer_step(self) -> None:
+        frame = self.frames.take(0.1)
+        if frame is None or self._stop.is_set():
+            return
+        engine = self.engine  # read after the wait: set_engine may have run meanwhile
+        if not engine.pipelined:
             try:
                 result = engine.process(frame)
-            except Exception as exc:  # report per frame and go on with the next
-                result = Result.blank(frame, error=f"{type(exc).__name__}: {exc}")
-                traceback.print_exc()
-            self.processed += 1
-            self.results.put(result)
-            if self.on_result is not None:
-                self.on_result()
+            except Exception as exc:
+                result = Result.blank(frame, error=_describe(exc))
+            self._publish(result)
+            return
+        try:
+            raw = engine.infer(engine.prepare(frame))
+        except Exception as exc:
+            raw = Raw(engine, Result.blank(frame, error=_describe(exc)))
+        self.raw.put(raw)
+
+    def _finish_step(self) -> None:
+        raw = self.raw.take(0.1)
+        if raw is None:
+            return
+        try:
+            result = raw.engine.finish(raw)
+        except Exception as exc:
+            result = raw.result
+            result.error = _describe(exc)
+        self._publish(result)
+
+    def _publish(self, result: Result) -> None:
+        self.processed += 1
+        self.results.put(result)
+        if self.on_result is not None:
+            self.on_result()
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"

@@ -32,8 +32,14 @@ class ActivationRecorder:
 
     ``cam_layer``: if given, its output is swapped for a leaf tensor that requires
     grad, so ``autograd.grad(score, recorder.cam_activation)`` differentiates only the
-    part of the network after that layer (parameters must be frozen). Outputs are
-    cloned: an in-place activation after a layer would otherwise overwrite them.
+    part of the network after that layer (parameters must be frozen).
+
+    An in-place op after a layer (ReLU(inplace=True) after a conv) would overwrite its
+    recorded output, so such outputs are cloned. Which ones is learned on the first
+    pass (everything is cloned, then tensor version counters tell what was modified
+    in place) and checked on every pass after; the rest are kept without a copy.
+    Version counters need grad mode or no_grad, not inference_mode (where every
+    output is cloned).
     """
 
     def __init__(self, module: nn.Module, layers: list[str], cam_layer: str | None = None) -> None:
@@ -43,16 +49,36 @@ class ActivationRecorder:
         self.cam_module = resolve(module, [cam_layer])[cam_layer] if cam_layer else None
         self.outputs: dict[str, torch.Tensor] = {}
         self.cam_activation: torch.Tensor | None = None
+        self.clone_needed: set[str] = set()  # layers whose output is modified in place
+        self._learned = False
+        self._watch: list[tuple[str, torch.Tensor, int]] = []
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
 
     def _record(self, name: str):
         def hook(_mod, _inp, out):
-            if isinstance(out, torch.Tensor):
-                self.outputs[name] = out.detach().clone()
-            elif isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
-                self.outputs[name] = out[0].detach().clone()  # e.g. attention (out, weights)
+            if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+                out = out[0]  # e.g. attention's (output, weights)
+            if not isinstance(out, torch.Tensor):
+                return
+            t = out.detach()
+            try:
+                version = t._version
+            except RuntimeError:  # an inference tensor keeps no version: always copy
+                self.outputs[name] = t.clone()
+                return
+            copy = not self._learned or name in self.clone_needed
+            self.outputs[name] = t.clone() if copy else t
+            self._watch.append((name, t, version))
 
         return hook
+
+    def _check_versions(self) -> None:
+        """After a forward pass: note the layers whose outputs were changed in place."""
+        for name, t, version in self._watch:
+            if t._version != version:
+                self.clone_needed.add(name)
+        self._watch = []
+        self._learned = True
 
     def _cut(self, _mod, _inp, out):
         if not isinstance(out, torch.Tensor):
@@ -60,13 +86,15 @@ class ActivationRecorder:
         leaf = out.detach().requires_grad_(True)
         self.cam_activation = leaf
         if self.cam_layer in self.targets:
-            self.outputs[self.cam_layer] = out.detach().clone()
-        # A non-leaf view of the leaf, so an in-place op downstream cannot touch the leaf.
+            self.outputs[self.cam_layer] = leaf.detach()
+        # The network goes on with a copy, so an in-place op downstream cannot touch the
+        # leaf (nor the recorded output, which shares its storage).
         return leaf.clone()
 
     def __enter__(self) -> ActivationRecorder:
         self.outputs = {}
         self.cam_activation = None
+        self._watch = []
         try:
             if self.cam_module is not None:
                 # Registered first so recording hooks on the same module see the cut tensor.
@@ -79,8 +107,11 @@ class ActivationRecorder:
             raise
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         self.remove()
+        if exc_type is None:
+            self._check_versions()
+        self._watch = []
 
     def remove(self) -> None:
         for h in self._handles:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -18,11 +20,19 @@ def cam_from(activation: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     return F.relu((weights * activation).sum(dim=1))[0]
 
 
-def finish_cam(cam: torch.Tensor, size_hw: tuple[int, int]) -> torch.Tensor:
-    """Upsample an HxW cam to ``size_hw`` (bilinear) and scale to [0, 1] by its max."""
-    cam = F.interpolate(cam[None, None], size=size_hw, mode="bilinear", align_corners=False)[0, 0]
-    peak = cam.max()
-    return cam / peak if peak > 0 else torch.zeros_like(cam)
+def finish_cam(cam: torch.Tensor, size_hw: tuple[int, int]) -> np.ndarray:
+    """An HxW cam -> float32 numpy map of ``size_hw`` (bilinear, half-pixel centres like
+    torch's align_corners=False) scaled to [0, 1] by its max (all zero stays zero).
+    OpenCV, not torch: 0.05 ms instead of 0.5-1 ms for 7x7 -> 224x224."""
+    small = np.ascontiguousarray(cam.detach().numpy(), dtype=np.float32)
+    h, w = size_hw
+    big = (
+        small
+        if small.shape == (h, w)
+        else cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    )
+    peak = float(big.max())
+    return big / peak if peak > 0 else np.zeros((h, w), np.float32)
 
 
 def fast_gradcam(logits: torch.Tensor, activation: torch.Tensor, target: int) -> torch.Tensor:

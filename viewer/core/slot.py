@@ -37,13 +37,25 @@ class LatestSlot(Generic[T]):
             if self._item is None:
                 wakes = self._wakes
                 self._cond.wait_for(lambda: self._item is not None or self._wakes != wakes, timeout)
-            item, self._item = self._item, None
-            return item
+            return self._pop()
+
+    def wait_empty(self, timeout: float | None = None) -> bool:
+        """Wait until the item has been taken (or the slot is woken); True if empty."""
+        with self._cond:
+            wakes = self._wakes
+            self._cond.wait_for(lambda: self._item is None or self._wakes != wakes, timeout)
+            return self._item is None
 
     def take_nowait(self) -> T | None:
         with self._cond:
-            item, self._item = self._item, None
-            return item
+            return self._pop()
+
+    def _pop(self) -> T | None:
+        """Remove the item (lock held) and tell ``wait_empty`` waiters."""
+        item, self._item = self._item, None
+        if item is not None:
+            self._cond.notify_all()
+        return item
 
     def peek(self) -> T | None:
         """The unread item, left in place; None if there is none."""

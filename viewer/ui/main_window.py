@@ -268,16 +268,21 @@ class MainWindow(QMainWindow):
                 self._error("Cannot open source", str(exc))
                 self._sync_source_box()
                 return False
+        self.attach_source(new, spec, "pad" if new is None else source_kind(spec))
+        return True
+
+    def attach_source(self, source, spec: str, kind: str) -> None:
+        """Make ``source`` (a FrameSource writing into ``self.frames``, or None for the
+        pad) the current one and start it; ``kind`` picks the controls shown."""
         self._stop_source()
-        self.source, self.source_spec = new, spec
-        if new is None:
+        self.source, self.source_spec = source, spec
+        if source is None:
             self.source_panel.show_pad()
         else:
-            self.source_panel.show_frames(source_kind(spec))
-            new.start()
+            self.source_panel.show_frames(kind)
+            source.start()
         self._sync_source_box()
         self.rebuild_engine()
-        return True
 
     def _stop_source(self) -> None:
         if self.source is not None:

@@ -1,0 +1,165 @@
+"""The engine: one frame in, one finished Result out, in three steps that can run on
+three threads: ``prepare`` (preprocess), ``infer`` (forward with hooks, Grad-CAM's
+gradient), ``finish`` (top-k, heatmap, mosaics). ``process`` runs all three."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from models.drawing import center_digit
+from models.images import InputError
+from models.registry import LoadedModel
+from viewer.core.frames import Frame, LayerView, Result
+from viewer.core.mosaic import build_mosaic
+from viewer.core.recorder import ActivationRecorder, resolve
+from viewer.core.saliency import fast_gradcam, finish_cam
+
+SALIENCY_METHODS = ("gradcam", "none")
+# Above this forward time (ms) the worker overlaps preprocessing and finishing with the
+# forward pass (pipelined); below it one thread does all (measured: see pipeline.py).
+PIPELINE_MIN_FORWARD_MS = 30.0
+
+
+@dataclass
+class Prepared:
+    """A frame turned into the network's input, by the engine that will run it."""
+
+    engine: Engine
+    result: Result  # filled in along the way; final when empty or error
+    x: torch.Tensor | None = None
+
+
+@dataclass
+class Raw:
+    """What the forward pass left for ``finish``: detached tensors only."""
+
+    engine: Engine
+    result: Result
+    logits: torch.Tensor | None = None
+    outputs: dict[str, torch.Tensor] = field(default_factory=dict)
+    cam: torch.Tensor | None = None  # raw Grad-CAM map (h x w), not yet resized
+
+
+class Engine:
+    """Runs one model on frames. Each step is called by one thread at a time.
+
+    ``drawing``: frames are drawings (MNIST-style centring); an empty drawing gives
+    an empty Result instead of a guess.
+    """
+
+    def __init__(
+        self,
+        model: LoadedModel,
+        layers: list[str] | None = None,
+        saliency: str = "gradcam",
+        top_k: int = 5,
+        drawing: bool = False,
+        norm: str = "layer",
+    ) -> None:
+        if saliency not in SALIENCY_METHODS:
+            raise ValueError(f"saliency {saliency!r}: choose one of {SALIENCY_METHODS}")
+        self.model = model
+        self.layers = list(model.display_layers if layers is None else layers)
+        self.types = {n: type(m).__name__ for n, m in resolve(model.module, self.layers).items()}
+        self.saliency = saliency if model.cam_layer else "none"
+        self.top_k = top_k
+        self.drawing = drawing
+        self.norm = norm
+        cam_layer = model.cam_layer if self.saliency == "gradcam" else None
+        self.recorder = ActivationRecorder(model.module, self.layers, cam_layer)
+        self.pipelined = False  # set by warm_up from the measured forward time
+
+    def network_image(self, image: np.ndarray) -> np.ndarray | None:
+        """The uint8 image the network will see, or None for an empty drawing."""
+        if self.drawing:
+            return center_digit(image)
+        return self.model.preprocess.to_network_image(image)
+
+    def warm_up(self, runs: int = 3) -> None:
+        """Run a few frames so the first real one is not a slow start."""
+        h, w = self.model.input_size
+        dummy = np.zeros((h, w, 3), np.uint8)
+        dummy[h // 4 : 3 * h // 4, w // 2 - 1 : w // 2 + 2] = 255
+        forward_ms = []
+        for i in range(runs):
+            result = self.process(Frame(-1 - i, time.perf_counter(), dummy, "warm-up"))
+            forward_ms.append(result.timings_ms.get("forward", 0.0))
+        self.pipelined = min(forward_ms) >= PIPELINE_MIN_FORWARD_MS
+
+    def process(self, frame: Frame) -> Result:
+        """All three steps in the calling thread."""
+        return self.finish(self.infer(self.prepare(frame)))
+
+    # ---- the three steps ---------------------------------------------------------------
+    def prepare(self, frame: Frame) -> Prepared:
+        t0 = time.perf_counter()
+        result = Result.blank(frame)
+        prepared = Prepared(self, result)
+        try:
+            net_image = self.network_image(frame.image)
+        except InputError as exc:
+            result.error = str(exc)
+            return prepared
+        if net_image is None:
+            result.empty = True
+            return prepared
+        prepared.x = self.model.preprocess.to_tensor(net_image)
+        result.network_image = net_image
+        result.timings_ms["preprocess"] = (time.perf_counter() - t0) * 1000
+        return prepared
+
+    def infer(self, prepared: Prepared) -> Raw:
+        raw = Raw(self, prepared.result)
+        if prepared.x is None:
+            return raw
+        t1 = time.perf_counter()
+        cam = self.saliency == "gradcam"
+        rec = self.recorder
+        with rec, torch.enable_grad() if cam else torch.inference_mode():
+            logits = self.model.module(prepared.x)
+        t2 = time.perf_counter()
+        raw.logits = logits.detach()[0].float()
+        if cam and rec.cam_activation is not None:
+            raw.cam = fast_gradcam(logits, rec.cam_activation, int(raw.logits.argmax()))
+        raw.outputs, rec.outputs, rec.cam_activation = rec.outputs, {}, None
+        t3 = time.perf_counter()
+        raw.result.timings_ms["forward"] = (t2 - t1) * 1000
+        raw.result.timings_ms["saliency"] = (t3 - t2) * 1000
+        return raw
+
+    def finish(self, raw: Raw) -> Result:
+        result = raw.result
+        if raw.logits is not None:
+            t0 = time.perf_counter()
+            probs = torch.softmax(raw.logits, dim=0)
+            top = torch.topk(probs, min(self.top_k, probs.numel()))
+            labels = self.model.labels
+            pairs = zip(top.values.tolist(), top.indices.tolist(), strict=True)
+            result.top = [(i, labels[i], p) for p, i in pairs]
+            result.probs = probs.numpy()
+            result.logits = raw.logits.numpy()
+            if raw.cam is not None:
+                result.saliency = finish_cam(raw.cam, self.model.input_size)
+                result.timings_ms["saliency"] += (time.perf_counter() - t0) * 1000
+            t1 = time.perf_counter()
+            result.layers = self._mosaics(raw.outputs)
+            result.timings_ms["mosaics"] = (time.perf_counter() - t1) * 1000
+        result.done_time = time.perf_counter()
+        if result.timings_ms:
+            result.timings_ms["total"] = sum(result.timings_ms.values())
+        return result
+
+    def _mosaics(self, outputs: dict[str, torch.Tensor]) -> list[LayerView]:
+        views = []
+        for name in self.layers:
+            act = outputs.get(name)
+            if act is None:  # a layer the forward pass never reached
+                continue
+            mosaic, grid, tile = build_mosaic(act[0], self.norm)
+            shape = tuple(act.shape[1:])
+            views.append(LayerView(name, self.types[name], shape, mosaic, grid, tile))
+        return views
