@@ -26,6 +26,7 @@ def train_digits(
     seed: int = 0,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    device: str = "cpu",
 ) -> dict:
     """Train on the train split, pick the best epoch on validation, report held-out test.
 
@@ -53,8 +54,10 @@ def train_digits(
         seed=seed,
         on_progress=on_progress,
         should_stop=should_stop,
+        device=device,
     )
-    test_acc, _ = evaluate(module, normalize_mnist(x[split["test"]]), y[split["test"]])
+    test_x, test_y = x[split["test"]].to(device), y[split["test"]].to(device)
+    test_acc, _ = evaluate(module, normalize_mnist(test_x), test_y)
     metrics = {
         "train_images": int(len(split["train"])),
         "val_images": int(len(split["val"])),

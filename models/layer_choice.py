@@ -78,8 +78,9 @@ def layer_table(module: nn.Module, input_shape: tuple[int, ...]) -> list[dict]:
         for name, mod in module.named_modules():
             if name:
                 handles.append(mod.register_forward_hook(make_hook(name, mod)))
+        device = next((p.device for p in module.parameters()), torch.device("cpu"))
         with torch.inference_mode():
-            module(torch.zeros(1, *input_shape))
+            module(torch.zeros(1, *input_shape, device=device))
     finally:
         for h in handles:
             h.remove()

@@ -52,10 +52,22 @@ class LoadedModel:
     def channels(self) -> int:
         return self.preprocess.channels
 
+    @property
+    def device(self) -> torch.device:
+        for p in self.module.parameters():
+            return p.device
+        return torch.device("cpu")
+
+    def to(self, device: torch.device | str) -> LoadedModel:
+        """Move the network to ``device`` (in place); returns self."""
+        self.module.to(device)
+        return self
+
     def predict(self, image: np.ndarray, k: int = 5) -> list[tuple[int, str, float]]:
         """Top-k (index, label, probability) for one image."""
         with torch.inference_mode():
-            probs = torch.softmax(self.module(self.preprocess(image)), dim=1)[0]
+            x = self.preprocess(image).to(self.device)
+            probs = torch.softmax(self.module(x).float(), dim=1)[0].cpu()
         top = torch.topk(probs, min(k, probs.numel()))
         pairs = zip(top.values, top.indices, strict=True)
         return [(int(i), self.labels[int(i)], float(p)) for p, i in pairs]

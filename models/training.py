@@ -27,7 +27,9 @@ class Cancelled(Exception):
 
 
 def augment_digits(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Random small shifts, rotations, scale and stroke thickness on N x 1 x H x W in [0, 1]."""
+    """Random small shifts, rotations, scale and stroke thickness on N x 1 x H x W in [0, 1].
+
+    The random numbers come from ``gen`` on the CPU (the same on every device)."""
     n = x.shape[0]
     angle = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(15)
     scale = 1 + (torch.rand(n, generator=gen) * 2 - 1) * 0.15
@@ -36,11 +38,11 @@ def augment_digits(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     theta = torch.stack(
         [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
     )
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    grid = F.affine_grid(theta.to(x.device), list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
     thick = F.max_pool2d(x, 3, 1, 1)
     thin = -F.max_pool2d(-x, 3, 1, 1)
-    choice = torch.randint(0, 4, (n, 1, 1, 1), generator=gen)  # 0/1 keep, 2 thicker, 3 thinner
+    choice = torch.randint(0, 4, (n, 1, 1, 1), generator=gen).to(x.device)  # 2 thick, 3 thin
     x = torch.where(choice == 2, thick, torch.where(choice == 3, thin, x))
     return x
 
@@ -73,15 +75,18 @@ def train_classifier(
     augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = augment_digits,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    device: torch.device | str = "cpu",
 ) -> dict:
     """Train with AdamW and a one-cycle schedule; keep the weights of the best validation epoch.
 
     ``train_x``/``val_x``: N x C x H x W float in [0, 1] (before ``normalize``).
     Returns {"best_val_accuracy", "best_epoch", "history"}; ``module`` ends in eval mode
-    holding the best weights. Raises Cancelled (best weights so far kept) on cancel.
+    on ``device`` holding the best weights. Raises Cancelled (best weights so far kept) on cancel.
     """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
+    module.to(device)
+    train_x, train_y, val_x, val_y = (t.to(device) for t in (train_x, train_y, val_x, val_y))
     steps = math.ceil(len(train_x) / batch_size)
     opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps)
@@ -95,7 +100,7 @@ def train_classifier(
             for step in range(steps):
                 if should_stop is not None and should_stop():
                     raise Cancelled(f"cancelled in epoch {epoch}, step {step}")
-                sel = order[step * batch_size : (step + 1) * batch_size]
+                sel = order[step * batch_size : (step + 1) * batch_size].to(device)
                 xb = train_x[sel]
                 if augment is not None:
                     xb = augment(xb, gen)

@@ -112,3 +112,11 @@ def mnist_data(mnist_dir):
     from models.mnist import load_mnist_folder
 
     return load_mnist_folder(mnist_dir)
+
+
+@pytest.fixture
+def torch_threads():
+    """Workers set the torch thread count; give the rest of the suite its own back."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)

@@ -9,8 +9,17 @@ import sys
 SUBCOMMANDS = ("view", "predict", "layers", "train", "bench")
 
 
+def _add_device_option(p) -> None:
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto (a GPU when there is one, else the CPU), cpu, cuda, cuda:N or mps",
+    )
+
+
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
+    _add_device_option(g)
     g.add_argument(
         "--model",
         default="digits",
@@ -83,6 +92,7 @@ def _model_options(args: argparse.Namespace):
         input_size=args.input_size,
         channels=args.channels,
         trust_checkpoint=args.trust_checkpoint,
+        device=args.device,
     )
 
 
@@ -138,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="checkpoint to write (.safetensors)")
     train.add_argument("--epochs", type=_positive, default=40)
     train.add_argument("--seed", type=int, default=0)
+    _add_device_option(train)
     return parser
 
 
@@ -327,6 +338,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
+    from models.devices import describe, resolve_device
     from models.digit_training import train_digits
     from models.mnist import DataError
 
@@ -344,10 +356,17 @@ def cmd_train(args: argparse.Namespace) -> int:
             bar.update(1)
 
     try:
+        device = resolve_device(args.device)
+        bar.write(f"training on {describe(device)}")
         metrics = train_digits(
-            args.data, args.out, epochs=args.epochs, seed=args.seed, on_progress=progress
+            args.data,
+            args.out,
+            epochs=args.epochs,
+            seed=args.seed,
+            on_progress=progress,
+            device=str(device),
         )
-    except (DataError, OSError) as exc:  # OSError: the checkpoint could not be written
+    except (DataError, OSError, ValueError) as exc:  # OSError: the checkpoint could not be written
         bar.close()
         return _fail(str(exc))
     bar.close()
@@ -394,8 +413,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         run = run_headless(engine, args.source, args.frames, threads)
     figures = summarize(run, raw)
+    from models.devices import describe
+
+    mode = "pipelined" if engine.pipelined else "serial"
     where = (
-        f"device: cpu, torch threads: {threads}, model: {model.name}, layers: {len(engine.layers)}"
+        f"device: {describe(model.device)}, torch threads: {threads}, model: {model.name}, "
+        f"layers: {len(engine.layers)}, {mode}"
     )
     if args.json:
         print(json.dumps(figures))

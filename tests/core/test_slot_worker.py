@@ -7,8 +7,6 @@ import threading
 import time
 
 import numpy as np
-import pytest
-import torch
 
 from models.images import Preprocess
 from viewer.core.frames import Frame, Result
@@ -88,14 +86,6 @@ def test_every_item_is_taken_or_counted_dropped():
     assert taken[-1] == n - 1  # the last frame is never lost
     assert len(taken) + slot.dropped == n
     assert slot.version == n
-
-
-@pytest.fixture
-def torch_threads():
-    """The worker sets the torch thread count; give the rest of the suite its own back."""
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
 
 
 def wait_for(results: LatestSlot[Result], frame_id: int, timeout: float = 20) -> Result:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from models.devices import synchronize
 from models.registry import LoadedModel
 from viewer.core.frames import Frame, Result
 from viewer.core.pipeline import Engine, InferenceWorker, default_threads
@@ -45,7 +46,7 @@ def all_layers(model: LoadedModel) -> list[str]:
 def measure_raw_fps(model: LoadedModel, threads: int, seconds: float = 2.0) -> float:
     """The model alone: forward passes in inference mode on one preprocessed input,
     same input size and torch thread count as the engine, after warm-up."""
-    x = model.preprocess(synthetic_images(1)[0])
+    x = model.preprocess(synthetic_images(1)[0]).to(model.device)
     result: list[float] = []
 
     def run() -> None:
@@ -53,9 +54,11 @@ def measure_raw_fps(model: LoadedModel, threads: int, seconds: float = 2.0) -> f
         with torch.inference_mode():
             for _ in range(3):
                 model.module(x)
+            synchronize(model.device)
             n, t0 = 0, time.perf_counter()
             while n < 5 or time.perf_counter() - t0 < seconds:
                 model.module(x)
+                synchronize(model.device)  # per frame, as the engine waits for each result
                 n += 1
             result.append(n / (time.perf_counter() - t0))
 

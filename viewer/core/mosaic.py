@@ -67,7 +67,7 @@ def as_maps(act: torch.Tensor) -> tuple[torch.Tensor, bool]:
     vector; a vector of length N becomes N cells of 1x1; a token sequence (N x D)
     becomes one N x D map; anything else is flattened to a vector.
     """
-    act = act.detach().float()
+    act = act.detach().float().cpu()
     if act.ndim == 3 and act.shape[1:] != (1, 1):
         return act, False
     if act.ndim == 2:

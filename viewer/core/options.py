@@ -20,10 +20,13 @@ class ModelOptions:
     input_size: tuple[int, int] | None = None  # (height, width)
     channels: int | None = None  # 1 or 3
     trust_checkpoint: bool = False  # allow TorchScript / pickled models (they can run code)
+    device: str = "auto"  # 'auto' (a GPU when there is one), 'cpu', 'cuda[:N]' or 'mps'
 
     def load(self):
         from models import load_model
+        from models.devices import resolve_device
 
+        device = resolve_device(self.device)  # a bad device is refused before loading
         return load_model(
             self.model,
             weights=self.weights,
@@ -33,7 +36,7 @@ class ModelOptions:
             input_size=self.input_size,
             channels=self.channels,
             trust_checkpoint=self.trust_checkpoint,
-        )
+        ).to(device)
 
 
 @dataclass

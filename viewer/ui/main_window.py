@@ -188,6 +188,12 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.cancel_load)
         self._model_changed_ui()
 
+    @property
+    def device_name(self) -> str:
+        from models.devices import describe
+
+        return describe(self.model.device)
+
     def _model_changed_ui(self) -> None:
         self.setWindowTitle(f"cnn-viewer — {self.model.name}")
         self.layers_title.setText(
@@ -361,10 +367,14 @@ class MainWindow(QMainWindow):
         make = self._engine_factory()
         self.loader.start(options, lambda m: (m, _warm(make(m))))
 
+    def _options(self, **fields) -> ModelOptions:
+        """Options for another model, on the device this window was started with."""
+        return ModelOptions(device=self.model_options.device, **fields)
+
     def _model_chosen(self) -> None:
         name = self.model_box.currentData()
         if name and name != self.model.name:
-            self.load_model(ModelOptions(model=name, weights="default"))
+            self.load_model(self._options(model=name, weights="default"))
 
     def open_checkpoint_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -374,7 +384,7 @@ class MainWindow(QMainWindow):
             "Checkpoints (*.safetensors *.pt *.pth *.ckpt);;All files (*)",
         )
         if path:
-            self.load_model(ModelOptions(model=self.model_options.model, checkpoint=path))
+            self.load_model(self._options(model=self.model_options.model, checkpoint=path))
 
     def _load_progress(self, done: int, total: int, text: str) -> None:
         self.progress.show()
@@ -416,10 +426,10 @@ class MainWindow(QMainWindow):
         name = self._pending.model
         choices = {
             box.addButton("Use random weights", QMessageBox.ButtonRole.AcceptRole): lambda: (
-                self.load_model(ModelOptions(model=name, weights="none"))
+                self.load_model(self._options(model=name, weights="none"))
             ),
             box.addButton("Use the digit CNN", QMessageBox.ButtonRole.AcceptRole): lambda: (
-                self.load_model(ModelOptions(model="digits"))
+                self.load_model(self._options(model="digits"))
             ),
             box.addButton("Open a checkpoint…", QMessageBox.ButtonRole.AcceptRole): (
                 self.open_checkpoint_dialog
@@ -496,7 +506,8 @@ class MainWindow(QMainWindow):
             source = self.source.name + ("" if st.state == "running" else f" ({st.state})")
             self.source_panel.frame_view.caption.setText(st.message or self.source.name)
         self.status_text.setText(
-            f"source: {source}  |  model: {self.model.name}  |  device: cpu  |  {state}  |  "
+            f"source: {source}  |  model: {self.model.name}  |  device: {self.device_name}  |  "
+            f"{state}  |  "
             f"dropped {self.frames.dropped}  |  threads {self.worker.threads}"
         )
 
