@@ -13,12 +13,12 @@ def run_rendered(model: LoadedModel, engine: Engine, source_spec: str, frames: i
                  threads: int, warmup: int = 10) -> Run:  # fmt: skip
     """Like run_headless, but each result is rendered by the window (offscreen works);
     latency runs to the end of rendering and the render time is a stage of its own."""
-    from PyQt6.QtCore import QTimer
+    from PyQt6.QtCore import QEventLoop, QTimer
 
     from viewer.ui.app import make_app
     from viewer.ui.main_window import MainWindow
 
-    app = make_app()
+    app = make_app()  # keep a reference: an unreferenced QApplication is destroyed
     win = MainWindow(model, threads=threads)
     win.resize(1280, 800)
     win.show()
@@ -42,15 +42,19 @@ def run_rendered(model: LoadedModel, engine: Engine, source_spec: str, frames: i
                 run.seconds = time.perf_counter() - state["t0"]
                 run.dropped = win.frames.dropped - state["dropped0"]
                 run.rss_end = rss_mb()
-                QTimer.singleShot(0, app.quit)
+                QTimer.singleShot(0, loop.quit)
 
+    loop = QEventLoop()
     win.after_render = after
     source = open_bench_source(source_spec, win.frames)
     win.attach_source(source, source_spec, "video" if source_spec != "synthetic" else "camera")
     win.engine = engine  # the benchmark's engine (layers, saliency), set after attach
     win.worker.set_engine(engine)
     win.layers_panel.set_layers(engine.layers)
-    app.exec()
+    # A local loop, not app.exec(): quitting the application's loop would leave Qt
+    # closing down for anything that runs after (the window, or other tests).
+    loop.exec()
+    app.processEvents()
     win.shutdown()
     win.close()
     return run
