@@ -395,7 +395,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if model is None:
         return _fail(error)
     threads = bench_threads(args.threads)
-    if args.source != "synthetic":
+    if args.source == "pad" and not args.render:
+        return _fail("--source pad draws in the window: add --render")
+    if args.source not in ("synthetic", "pad"):
         from viewer.core.sources import parse_source_spec
 
         try:

@@ -3,7 +3,7 @@
 import numpy as np
 from PyQt6.QtCore import QPoint, Qt
 
-from viewer.core.mosaic import GAP
+from viewer.core.colormaps import BACKGROUND, colorize, mosaic_lut
 
 
 def drag(qtbot, widget, points, button=Qt.MouseButton.LeftButton):
@@ -41,7 +41,10 @@ def test_stroke_updates_probabilities_and_mosaics(qtbot, window):
     assert abs(sum(result.probs) - 1) < 1e-4
     # The network input the window shows is the centred 28x28 digit.
     assert result.network_image.shape == (28, 28)
-    assert window.input_view.input_image.image.shape == (28, 28)
+    np.testing.assert_array_equal(window.input_view.input_view.arrays[0], result.network_image)
+    # the heatmap is drawn over the same input
+    cam_layers = window.input_view.cam_view.arrays
+    assert len(cam_layers) == 2 and cam_layers[1].shape == (28, 28, 4)
     assert result.saliency is not None and result.saliency.shape == (28, 28)
     # Every default layer has a mosaic of the expected shape, and the view shows it.
     expected = {
@@ -58,8 +61,10 @@ def test_stroke_updates_probabilities_and_mosaics(qtbot, window):
         assert shown[name].mosaic.shape == shape, name
         assert shown[name].grid == grid, name
         np.testing.assert_array_equal(
-            window.layers_panel.rows[name].image.image, shown[name].mosaic
+            window.layers_panel.rows[name].view.arrays[0], shown[name].rgba
         )
+        # the colours are the mosaic's values through the colormap
+        np.testing.assert_array_equal(shown[name].rgba, colorize(shown[name].mosaic, mosaic_lut()))
 
 
 def test_new_stroke_changes_the_answer_and_clear_empties(qtbot, window):
@@ -74,7 +79,8 @@ def test_new_stroke_changes_the_answer_and_clear_empties(qtbot, window):
     qtbot.keyClick(window, Qt.Key.Key_Delete)
     wait_for_result(qtbot, window, lambda r: r.empty)
     assert window.prediction.message == "draw a digit"
-    assert (window.layers_panel.rows["conv1"].image.image == GAP).all()
+    cleared = window.layers_panel.rows["conv1"].view.arrays[0]
+    assert (cleared[..., :3] == BACKGROUND).all()
 
 
 def test_right_button_erases(qtbot, window):

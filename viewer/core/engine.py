@@ -15,6 +15,7 @@ from models.devices import synchronize
 from models.drawing import center_digit
 from models.images import InputError
 from models.registry import LoadedModel
+from viewer.core.colormaps import colorize, heat_lut, mosaic_lut
 from viewer.core.frames import Frame, LayerView, Result
 from viewer.core.mosaic import build_mosaic
 from viewer.core.recorder import ActivationRecorder, resolve
@@ -61,6 +62,7 @@ class Engine:
         top_k: int = 5,
         drawing: bool = False,
         norm: str = "layer",
+        colormap: str = "inferno",
     ) -> None:
         if saliency not in SALIENCY_METHODS:
             raise ValueError(f"saliency {saliency!r}: choose one of {SALIENCY_METHODS}")
@@ -71,6 +73,8 @@ class Engine:
         self.top_k = top_k
         self.drawing = drawing
         self.norm = norm
+        self.lut = mosaic_lut(colormap)
+        self.heat = heat_lut()
         cam_layer = model.cam_layer if self.saliency == "gradcam" else None
         self.recorder = ActivationRecorder(model.module, self.layers, cam_layer)
         self.pipelined = False  # set by warm_up from the measured forward time
@@ -152,6 +156,8 @@ class Engine:
             result.logits = raw.logits.numpy()
             if raw.cam is not None:
                 result.saliency = finish_cam(raw.cam, self.model.input_size)
+                heat = (result.saliency * 255).astype(np.uint8)
+                result.saliency_rgba = colorize(heat, self.heat)
                 result.timings_ms["saliency"] += (time.perf_counter() - t0) * 1000
             t1 = time.perf_counter()
             result.layers = self._mosaics(raw.outputs)
@@ -169,5 +175,6 @@ class Engine:
                 continue
             mosaic, grid, tile = build_mosaic(act[0], self.norm)
             shape = tuple(act.shape[1:])
-            views.append(LayerView(name, self.types[name], shape, mosaic, grid, tile))
+            rgba = colorize(mosaic, self.lut)
+            views.append(LayerView(name, self.types[name], shape, mosaic, grid, tile, rgba))
         return views

@@ -27,6 +27,7 @@ class LayerView:
     mosaic: np.ndarray
     grid: tuple[int, int]  # (rows, cols) of tiles
     tile: tuple[int, int]  # (h, w) of one tile, without the gap
+    rgba: np.ndarray | None = None  # the mosaic through the colormap, H x W x 4 uint8
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Result:
     network_image: np.ndarray | None  # the input as the network saw it (uint8), None if empty
     layers: list[LayerView] = field(default_factory=list)
     saliency: np.ndarray | None = None  # float32 in [0, 1] at network input size
+    saliency_rgba: np.ndarray | None = None  # the heatmap overlay, H x W x 4 uint8
     empty: bool = False  # nothing to classify (e.g. a blank pad)
     error: str | None = None  # this frame could not be processed; the message says why
     done_time: float = 0.0

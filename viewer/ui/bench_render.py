@@ -13,7 +13,7 @@ def run_rendered(model: LoadedModel, engine: Engine, source_spec: str, frames: i
                  threads: int, warmup: int = 10) -> Run:  # fmt: skip
     """Like run_headless, but each result is rendered by the window (offscreen works);
     latency runs to the end of rendering and the render time is a stage of its own."""
-    from PyQt6.QtCore import QEventLoop, QTimer
+    from PyQt6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer
 
     from viewer.ui.app import make_app
     from viewer.ui.main_window import MainWindow
@@ -26,9 +26,10 @@ def run_rendered(model: LoadedModel, engine: Engine, source_spec: str, frames: i
     state = {"seen": 0, "dropped0": 0, "t0": 0.0}
 
     def after(result) -> None:
-        # Qt paints later, in the event loop; paint now so the render stage includes it.
+        # Qt paints later, in the event loop; paint what changed now (the window's pending
+        # update request, as the loop would) so the render stage includes the painting.
         t0 = time.perf_counter()
-        win.repaint()
+        QCoreApplication.sendPostedEvents(win, QEvent.Type.UpdateRequest.value)
         paint_ms = (time.perf_counter() - t0) * 1000
         state["seen"] += 1
         if state["seen"] == warmup:
@@ -46,15 +47,50 @@ def run_rendered(model: LoadedModel, engine: Engine, source_spec: str, frames: i
 
     loop = QEventLoop()
     win.after_render = after
-    source = open_bench_source(source_spec, win.frames)
-    win.attach_source(source, source_spec, "video" if source_spec != "synthetic" else "camera")
+    if source_spec == "pad":
+        win.attach_source(None, "pad", "pad")
+        pen = _PenStrokes(win)
+        pen.timer.start(33)  # mouse moves at 30 Hz, as a hand drawing
+    else:
+        source = open_bench_source(source_spec, win.frames)
+        kind = "video" if source_spec != "synthetic" else "camera"
+        win.attach_source(source, source_spec, kind)
     win.engine = engine  # the benchmark's engine (layers, saliency), set after attach
     win.worker.set_engine(engine)
     win.layers_panel.set_layers(engine.layers)
     # A local loop, not app.exec(): quitting the application's loop would leave Qt
     # closing down for anything that runs after (the window, or other tests).
     loop.exec()
+    if source_spec == "pad":
+        pen.timer.stop()
     app.processEvents()
     win.shutdown()
     win.close()
     return run
+
+
+class _PenStrokes:
+    """Draws on the pad like a hand: one short stroke segment per timer tick, wiping
+    the pad every few dozen, so every tick is a real stroke event through the window."""
+
+    def __init__(self, win) -> None:
+        import math
+
+        from PyQt6.QtCore import QPoint, QTimer
+
+        self.win, self.i = win, 0
+        self.points = [
+            QPoint(int(140 + 80 * math.cos(t / 6)), int(140 + 100 * math.sin(t / 9)))
+            for t in range(240)
+        ]
+        self.timer = QTimer()
+        self.timer.timeout.connect(self.step)
+
+    def step(self) -> None:
+        pad = self.win.pad
+        if self.i % 40 == 0:
+            pad.clear()
+        a, b = self.points[self.i % 240], self.points[(self.i + 1) % 240]
+        pad._button = pad._button.LeftButton
+        pad._stroke(a, b)
+        self.i += 1

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
+from viewer.core.colormaps import BACKGROUND
 from viewer.core.frames import LayerView
-from viewer.core.mosaic import GAP, tile_at
-from viewer.ui.colormaps import mosaic_lut
+from viewer.core.mosaic import tile_at
+from viewer.ui.pixel_view import PixelView
 
 MAX_TILE_PX = 40  # a tile is drawn at most this wide, so every layer fits on screen
 MAX_ROW_HEIGHT = 240
@@ -26,7 +26,7 @@ class LayerRow(QWidget):
 
     clicked = pyqtSignal(str, int)
 
-    def __init__(self, name: str, lut: np.ndarray, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.name = name
         self.view_data: LayerView | None = None
@@ -35,17 +35,9 @@ class LayerRow(QWidget):
         self.title.setObjectName("layerTitle")
         self.title.setFixedWidth(TITLE_WIDTH)
         self.title.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.view = pg.GraphicsView()
-        self.view.setBackground(None)
+        self.view = PixelView()
         self.view.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.box = pg.ViewBox(
-            lockAspect=True, invertY=True, enableMouse=False, enableMenu=False, defaultPadding=0.0
-        )
-        self.view.setCentralItem(self.box)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setLookupTable(lut)
-        self.box.addItem(self.image)
-        self.image.mouseClickEvent = self._on_click  # pyqtgraph's per-item click hook
+        self.view.pixel_clicked.connect(self._on_click)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 3, 4, 3)
         layout.setSpacing(8)
@@ -57,15 +49,15 @@ class LayerRow(QWidget):
     def show_layer(self, lv: LayerView) -> None:
         first = self.view_data is None or self.view_data.mosaic.shape != lv.mosaic.shape
         self.view_data = lv
-        self.image.setImage(lv.mosaic, autoLevels=False, levels=(0, 255))
+        self.view.set_images(lv.rgba)
         if first:
             self._fit(lv)
 
     def clear(self) -> None:
         if self.view_data is not None:
-            self.image.setImage(
-                np.full_like(self.view_data.mosaic, GAP), autoLevels=False, levels=(0, 255)
-            )
+            blank = np.empty((*self.view_data.mosaic.shape, 4), np.uint8)
+            blank[:] = (*BACKGROUND, 255)
+            self.view.set_images(blank)
 
     def _fit(self, lv: LayerView) -> None:
         self.title.setText(
@@ -74,7 +66,6 @@ class LayerRow(QWidget):
         )
         h, w = lv.mosaic.shape
         vector = lv.tile == (1, 1) and h <= 2
-        self.box.setAspectLocked(not vector)
         avail = max(120, self.avail_width - TITLE_WIDTH - 24)
         if vector:
             width = min(avail, w * 14)
@@ -83,7 +74,6 @@ class LayerRow(QWidget):
             scale = min(avail / w, MAX_TILE_PX / lv.tile[1], MAX_ROW_HEIGHT / h)
             width, height = int(w * scale), int(h * scale)
         self.view.setFixedSize(max(8, width), max(8, height))
-        self.box.setRange(xRange=(0, w), yRange=(0, h), padding=0)
 
     def set_available_width(self, width: int) -> None:
         """Width the mosaic may use (set by the panel from its viewport, never from this row,
@@ -93,16 +83,14 @@ class LayerRow(QWidget):
             if self.view_data is not None:
                 self._fit(self.view_data)
 
-    def _on_click(self, event) -> None:
+    def _on_click(self, x: int, y: int) -> None:
         if self.view_data is None:
             return
-        pos = event.pos()
         lv = self.view_data
         channels = lv.shape[0] if len(lv.shape) in (1, 3) else 1
-        index = tile_at(int(pos.x()), int(pos.y()), lv.grid, lv.tile, channels)
+        index = tile_at(x, y, lv.grid, lv.tile, channels)
         if index is not None:
             self.clicked.emit(self.name, index)
-            event.accept()
 
 
 class LayersPanel(QScrollArea):
@@ -121,7 +109,6 @@ class LayersPanel(QScrollArea):
         self._layout.addStretch(1)
         self.setWidget(self._inner)
         self.rows: dict[str, LayerRow] = {}
-        self._lut = mosaic_lut()
         self._refit_queued = False
 
     def resizeEvent(self, event) -> None:
@@ -146,7 +133,7 @@ class LayersPanel(QScrollArea):
             row.deleteLater()
         self.rows = {}
         for i, name in enumerate(names):
-            row = LayerRow(name, self._lut)
+            row = LayerRow(name)
             row.avail_width = self.viewport().width()
             row.clicked.connect(self.unit_clicked)
             self._layout.insertWidget(i, row)

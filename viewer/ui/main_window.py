@@ -489,7 +489,7 @@ class MainWindow(QMainWindow):
             self.timing_label.setText("")
             return
         self.prediction.set_top(result.top)
-        self.input_view.show_input(result.network_image, result.saliency, result.top[0][1])
+        self.input_view.show_input(result.network_image, result.saliency_rgba, result.top[0][1])
         self.layers_panel.show_layers(result.layers)
         t = result.timings_ms
         self.timing_label.setText(
