@@ -81,19 +81,12 @@ def _input_size(text: str) -> tuple[int, int]:
 
 
 def _model_options(args: argparse.Namespace):
+    """ModelOptions from the parsed model options (the flags are named as its fields)."""
+    from dataclasses import fields
+
     from viewer.core.options import ModelOptions
 
-    return ModelOptions(
-        model=args.model,
-        weights=args.weights,
-        checkpoint=args.checkpoint,
-        model_file=args.model_file,
-        labels=args.labels,
-        input_size=args.input_size,
-        channels=args.channels,
-        trust_checkpoint=args.trust_checkpoint,
-        device=args.device,
-    )
+    return ModelOptions(**{f.name: getattr(args, f.name) for f in fields(ModelOptions)})
 
 
 def _positive(text: str) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 
 @dataclass
@@ -27,16 +27,8 @@ class ModelOptions:
         from models.devices import resolve_device
 
         device = resolve_device(self.device)  # a bad device is refused before loading
-        return load_model(
-            self.model,
-            weights=self.weights,
-            checkpoint=self.checkpoint,
-            model_file=self.model_file,
-            labels=self.labels,
-            input_size=self.input_size,
-            channels=self.channels,
-            trust_checkpoint=self.trust_checkpoint,
-        ).to(device)
+        given = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "device"}
+        return load_model(given.pop("model"), **given).to(device)
 
 
 @dataclass
