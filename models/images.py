@@ -65,6 +65,10 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
 
 def to_gray(image: np.ndarray) -> np.ndarray:
     """Any supported image -> HxW uint8 luminance."""
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 2:
+        h, w = image.shape
+        if h >= MIN_SIDE and w >= MIN_SIDE:
+            return image  # already gray: skip the round trip through RGB (the pad's case)
     rgb = to_rgb(image)
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 

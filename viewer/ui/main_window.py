@@ -486,19 +486,22 @@ class MainWindow(QMainWindow):
             self.prediction.set_message("draw a digit" if self.source is None else "no digit found")
             self.input_view.show_input(None, None)
             self.layers_panel.clear()
-            self.timing_label.setText("")
             return
         self.prediction.set_top(result.top)
         self.input_view.show_input(result.network_image, result.saliency_rgba, result.top[0][1])
         self.layers_panel.show_layers(result.layers)
-        t = result.timings_ms
-        self.timing_label.setText(
-            "per frame: "
-            + ", ".join(f"{k} {v:.1f} ms" for k, v in t.items() if k != "total")
-            + f"  (total {t.get('total', 0):.1f} ms)"
-        )
 
     def _update_status(self) -> None:
+        """Twice a second, not per result: text changes relayout a window (measured ~1 ms
+        per result for the word-wrapped timing line), and people read at this rate."""
+        result = self.last_result
+        if result is not None and result.top:
+            t = result.timings_ms
+            self.timing_label.setText(
+                "per frame: "
+                + ", ".join(f"{k} {v:.1f} ms" for k, v in t.items() if k != "total")
+                + f"  (total {t.get('total', 0):.1f} ms)"
+            )
         state = "FROZEN" if self.frozen else f"{self._fps:5.1f} results/s"
         source = "pad"
         if self.source is not None:

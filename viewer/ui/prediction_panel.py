@@ -26,7 +26,9 @@ class PredictionPanel(QWidget):
     def set_top(self, rows: list[tuple[int, str, float]]) -> None:
         self.rows = rows
         self.message = ""
-        self.setMinimumHeight(ROW_H * (len(rows) + 2))
+        height = ROW_H * (len(rows) + 2)
+        if height != self.minimumHeight():  # only on a change: it relayouts the window
+            self.setMinimumHeight(height)
         self.update()
 
     def set_message(self, text: str) -> None:
