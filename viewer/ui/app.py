@@ -5,10 +5,11 @@ from __future__ import annotations
 import ctypes.util
 import os
 import sys
+from pathlib import Path
 
 from viewer.core.options import ViewerOptions
 
-RESOURCES = __import__("pathlib").Path(__file__).resolve().parents[2] / "resources"
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
 
 def platform_problem() -> str | None:

@@ -103,9 +103,6 @@ class SourcePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
-        self.stack.setSizePolicy(
-            self.stack.sizePolicy().horizontalPolicy(), self.stack.sizePolicy().verticalPolicy()
-        )
         layout.setAlignment(Qt.AlignmentFlag.AlignTop)
 
     def show_pad(self) -> None:
