@@ -30,7 +30,32 @@ def platform_problem() -> str | None:
             "(Debian/Ubuntu: sudo apt install libxcb-cursor0; Fedora: sudo dnf install "
             "xcb-util-cursor) and start cnn-viewer again."
         )
-    return None
+    return _probe_qt()
+
+
+def _probe_qt() -> str | None:
+    """Start Qt once in a child process: a platform plugin that cannot load aborts the
+    process (no exception to catch), so find out before this process depends on it."""
+    import subprocess
+
+    code = "from PyQt6.QtWidgets import QApplication; QApplication([])"
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=20
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"could not test the display ({exc})"
+    if probe.returncode == 0:
+        return None
+    lines = [ln for ln in probe.stderr.splitlines() if ln.strip()]
+    detail = lines[0] if lines else f"exit status {probe.returncode}"
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    return (
+        f"Qt could not open a window on display {display!r}: {detail}. Check that the "
+        "display is running; on Debian/Ubuntu Qt 6 also needs: sudo apt install "
+        "libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0. "
+        "Without a display: QT_QPA_PLATFORM=offscreen with --screenshot FILE."
+    )
 
 
 def make_app(argv: list[str] | None = None):
