@@ -14,7 +14,7 @@ from viewer.ui.pixel_view import PixelView
 MAX_TILE_PX = 40  # a tile is drawn at most this wide, so every layer fits on screen
 MAX_ROW_HEIGHT = 240
 VECTOR_ROW_HEIGHT = 22
-TITLE_WIDTH = 150
+TITLE_WIDTH = 200
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -61,9 +61,10 @@ class LayerRow(QWidget):
 
     def _fit(self, lv: LayerView) -> None:
         self.title.setText(
-            f"<b>{lv.name}</b> <span style='color:#9aa0aa'>{lv.type}</span><br>"
-            f"<span style='color:#9aa0aa'>{shape_text(lv.shape)}</span>"
+            f"<b>{lv.name}</b><br><span style='color:#9aa0aa'>{lv.type} · "
+            f"{shape_text(lv.shape)}</span>"
         )
+        self.title.setToolTip(f"{lv.name}\n{lv.type}, output {shape_text(lv.shape)}")
         h, w = lv.mosaic.shape
         vector = lv.tile == (1, 1) and h <= 2
         avail = max(120, self.avail_width - TITLE_WIDTH - 24)

@@ -289,6 +289,7 @@ class MainWindow(QMainWindow):
             source.start()
         self._sync_source_box()
         self.rebuild_engine()
+        self._update_status()
 
     def _stop_source(self) -> None:
         if self.source is not None:
@@ -502,7 +503,8 @@ class MainWindow(QMainWindow):
                 + ", ".join(f"{k} {v:.1f} ms" for k, v in t.items() if k != "total")
                 + f"  (total {t.get('total', 0):.1f} ms)"
             )
-        state = "FROZEN" if self.frozen else f"{self._fps:5.1f} results/s"
+        rate = f"{self._fps:.1f}" if self._fps else "-"
+        state = "FROZEN" if self.frozen else f"{rate} results/s"
         source = "pad"
         if self.source is not None:
             st = self.source.status()
