@@ -134,3 +134,27 @@ def test_torchvision_architectures_show_every_default_layer(qtbot, window, name)
         np.testing.assert_array_equal(window.layers_panel.rows[lv.name].view.arrays[0], lv.rgba)
     if model.cam_layer is not None:
         assert result.saliency is not None and result.saliency.shape == model.input_size
+
+
+def test_mosaics_are_built_only_for_rows_on_screen(qtbot, window):
+    model = load_model("resnet18", weights="none")
+    window.model, window.layers = model, [n for n, _ in model.module.named_modules() if n]
+    window.rebuild_engine()  # all 67 named modules: most rows are below the fold
+    window.pad.draw_example(3)
+    panel = window.layers_panel
+    qtbot.waitUntil(lambda: 0 < len(panel.visible) < len(window.layers), timeout=8000)
+    result = wait_result(
+        qtbot, window, lambda r: r.layers and {lv.name for lv in r.layers} <= set(panel.visible)
+    )
+    assert 0 < len(result.layers) < len(window.layers)
+    assert [lv.name for lv in result.layers] == [n for n in window.layers if n in panel.visible]
+    # Scrolling to the end brings the last rows on screen, and their mosaics follow.
+    # (rows grow as their mosaics arrive, so keep scrolling to the end as a user would)
+    bar = panel.verticalScrollBar()
+
+    def at_end() -> bool:
+        bar.setValue(bar.maximum())
+        return "fc" in panel.visible
+
+    qtbot.waitUntil(at_end, timeout=8000)
+    wait_result(qtbot, window, lambda r: "fc" in {lv.name for lv in r.layers})

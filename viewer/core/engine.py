@@ -78,6 +78,9 @@ class Engine:
         cam_layer = model.cam_layer if self.saliency == "gradcam" else None
         self.recorder = ActivationRecorder(model.module, self.layers, cam_layer)
         self.pipelined = False  # set by warm_up from the measured forward time
+        # Layers whose mosaics to build (the rows on screen); None: all. Set from any
+        # thread; read once per result.
+        self.visible: frozenset[str] | None = None
         self.device = model.device
 
     def network_image(self, image: np.ndarray) -> np.ndarray | None:
@@ -169,10 +172,11 @@ class Engine:
 
     def _mosaics(self, outputs: dict[str, torch.Tensor]) -> list[LayerView]:
         views = []
+        visible = self.visible
         for name in self.layers:
             act = outputs.get(name)
-            if act is None:  # a layer the forward pass never reached
-                continue
+            if act is None or (visible is not None and name not in visible):
+                continue  # never reached by the forward pass, or not on screen
             mosaic, grid, tile = build_mosaic(act[0], self.norm)
             shape = tuple(act.shape[1:])
             rgba = colorize(mosaic, self.lut)

@@ -15,6 +15,7 @@ MAX_TILE_PX = 40  # a tile is drawn at most this wide, so every layer fits on sc
 MAX_ROW_HEIGHT = 240
 VECTOR_ROW_HEIGHT = 22
 TITLE_WIDTH = 200
+VISIBLE_MARGIN = 120  # px beyond the viewport still counted as on screen
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -98,9 +99,13 @@ class LayersPanel(QScrollArea):
     """All shown layers, top to bottom in forward order. Only rebuilt when the list changes."""
 
     unit_clicked = pyqtSignal(str, int)
+    visible_changed = pyqtSignal(list)  # names of the rows on screen (or nearly)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.visible: list[str] = []
+        self._visible_queued = False
+        self.verticalScrollBar().valueChanged.connect(self._queue_visible)
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._inner = QWidget()
@@ -125,6 +130,31 @@ class LayersPanel(QScrollArea):
         width = self.viewport().width()
         for row in self.rows.values():
             row.set_available_width(width)
+        self._queue_visible()
+
+    def refresh_visible(self) -> None:
+        """Report the visible rows again even if unchanged (a new engine needs them)."""
+        self.visible = []
+        self._queue_visible()
+
+    def _queue_visible(self) -> None:
+        if not self._visible_queued:
+            self._visible_queued = True
+            QTimer.singleShot(0, self._update_visible)
+
+    def _update_visible(self) -> None:
+        """Tell which rows are on screen (with a margin), so the engine builds mosaics only
+        for those: with every module of resnet18 shown, most rows are scrolled away."""
+        self._visible_queued = False
+        top = self.verticalScrollBar().value() - VISIBLE_MARGIN
+        bottom = top + self.viewport().height() + 2 * VISIBLE_MARGIN
+        names = [
+            name for name, row in self.rows.items()
+            if row.y() < bottom and row.y() + row.height() > top
+        ]  # fmt: skip
+        if names != self.visible:
+            self.visible = names
+            self.visible_changed.emit(names)
 
     def set_layers(self, names: list[str]) -> None:
         if list(self.rows) == names:
@@ -139,12 +169,16 @@ class LayersPanel(QScrollArea):
             row.clicked.connect(self.unit_clicked)
             self._layout.insertWidget(i, row)
             self.rows[name] = row
+        self._queue_visible()
 
     def show_layers(self, views: list[LayerView]) -> None:
         for lv in views:
             row = self.rows.get(lv.name)
             if row is not None:
+                fitted = row.view_data is not None
                 row.show_layer(lv)
+                if not fitted:  # the row just took its real height
+                    self._queue_visible()
 
     def clear(self) -> None:
         for row in self.rows.values():

@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
         self.layers_panel = LayersPanel()
         self.layers_panel.set_layers(self.engine.layers)
         self.layers_panel.unit_clicked.connect(self._unit_clicked)
+        self.layers_panel.visible_changed.connect(self._visible_changed)
         self.layers_title = _title("")
         middle = QWidget()
         mv = QVBoxLayout(middle)
@@ -233,8 +234,9 @@ class MainWindow(QMainWindow):
     def rebuild_engine(self) -> None:
         """New engine for the current model, source, layers and saliency (cheap, no reload)."""
         self.engine = self._make_engine(self.model, layers=self.layers)
-        self.worker.set_engine(self.engine)
         self.layers_panel.set_layers(self.engine.layers)
+        self.layers_panel.refresh_visible()  # all layers until the panel says which
+        self.worker.set_engine(self.engine)
         self._model_changed_ui()
         self.request_frame()
 
@@ -355,6 +357,12 @@ class MainWindow(QMainWindow):
             self.request_frame()
         self._update_status()
 
+    def _visible_changed(self, names: list[str]) -> None:
+        """Build mosaics only for rows on screen; rows scrolled into view get the current
+        frame again (the pad and still images send frames only on a change)."""
+        self.engine.visible = frozenset(names)
+        self.request_frame()
+
     def _unit_clicked(self, layer: str, channel: int) -> None:
         self.statusBar().showMessage(f"{layer}: channel {channel}", 3000)
 
@@ -407,6 +415,7 @@ class MainWindow(QMainWindow):
         self.engine = engine
         self.worker.set_engine(engine)
         self.layers_panel.set_layers(engine.layers)
+        self.layers_panel.refresh_visible()
         self._show_model_name()
         self._model_changed_ui()
         self.request_frame()
