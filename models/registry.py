@@ -43,6 +43,7 @@ class LoadedModel:
     is_digits: bool = False
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    forward_ms: float | None = None  # one forward pass after warm-up, measured by the engine
 
     @property
     def input_size(self) -> tuple[int, int]:

@@ -107,3 +107,13 @@ def test_warm_up_on_torchvision_model_leaves_no_hooks(mobilenet_model, hooks_lef
     assert len(result.probs) == 1000 and len(result.top) == 5
     assert {lv.name for lv in result.layers} == set(mobilenet_model.display_layers)
     assert result.saliency is not None and result.saliency.shape == (224, 224)
+
+
+def test_a_rebuilt_engine_keeps_the_measured_worker_mode(resnet18_model):
+    first = Engine(resnet18_model)
+    first.warm_up(runs=1)
+    assert resnet18_model.forward_ms is not None and resnet18_model.forward_ms > 0
+    # A new engine for the same model (saliency toggled, layers picked) needs no warm-up
+    # to know whether to finish results on a second thread.
+    again = Engine(resnet18_model, saliency="none", layers=["layer1"])
+    assert again.pipelined == first.pipelined

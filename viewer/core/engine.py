@@ -47,6 +47,13 @@ class Raw:
     cam: torch.Tensor | None = None  # raw Grad-CAM map (h x w), not yet resized
 
 
+def _should_pipeline(forward_ms: float | None) -> bool:
+    """With 4+ cores (or a GPU doing the forward) finishing on a second thread is free;
+    on 2 vCPUs sharing a core it only pays for a long forward pass (unknown: no)."""
+    many_cores = (os.cpu_count() or 1) >= 4
+    return many_cores or (forward_ms or 0.0) >= PIPELINE_MIN_FORWARD_MS
+
+
 class Engine:
     """Runs one model on frames. Each step is called by one thread at a time.
 
@@ -77,7 +84,9 @@ class Engine:
         self.heat = heat_lut()
         cam_layer = model.cam_layer if self.saliency == "gradcam" else None
         self.recorder = ActivationRecorder(model.module, self.layers, cam_layer)
-        self.pipelined = False  # set by warm_up from the measured forward time
+        # Set from the model's forward time, measured by warm_up (of this engine or an
+        # earlier one for the same model, so a rebuilt engine keeps the mode).
+        self.pipelined = _should_pipeline(model.forward_ms)
         # Layers whose mosaics to build (the rows on screen); None: all. Set from any
         # thread; read once per result.
         self.visible: frozenset[str] | None = None
@@ -98,10 +107,8 @@ class Engine:
         for i in range(runs):
             result = self.process(Frame(-1 - i, time.perf_counter(), dummy, "warm-up"))
             forward_ms.append(result.timings_ms.get("forward", 0.0))
-        # With 4+ cores (or a GPU doing the forward) finishing on a second thread is
-        # free; on 2 vCPUs sharing a core it only pays for a long forward pass.
-        many_cores = (os.cpu_count() or 1) >= 4
-        self.pipelined = many_cores or min(forward_ms) >= PIPELINE_MIN_FORWARD_MS
+        self.model.forward_ms = min(forward_ms)
+        self.pipelined = _should_pipeline(self.model.forward_ms)
 
     def process(self, frame: Frame) -> Result:
         """All three steps in the calling thread."""
