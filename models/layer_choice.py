@@ -116,3 +116,10 @@ def cam_layer_for(module: nn.Module, shown: list[str], input_shape: tuple[int, .
         for h in handles:
             h.remove()
     return spatial[-1] if spatial else last_conv_layer(module)
+
+
+def shown_and_cam(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[list[str], str | None]:
+    """The default shown layers and the Grad-CAM target for a module taking
+    ``input_shape`` (C, H, W): what every loader attaches to a LoadedModel."""
+    shown = default_layers(module)
+    return shown, cam_layer_for(module, shown, input_shape)

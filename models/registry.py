@@ -170,7 +170,7 @@ def _load_torchvision(
 ) -> LoadedModel:
     from torchvision.models import get_model, get_model_weights
 
-    from models.layer_choice import cam_layer_for, default_layers
+    from models.layer_choice import shown_and_cam
 
     try:
         weights_enum = get_model_weights(name)
@@ -210,14 +210,14 @@ def _load_torchvision(
         ) from None
     if len(labels) != num_out:
         labels = [str(i) for i in range(num_out)]
-    shown = default_layers(module)
+    shown, cam = shown_and_cam(module, (prep.channels, *prep.input_size))
     return LoadedModel(
         name=name,
         module=module,
         labels=labels,
         preprocess=prep,
         display_layers=shown,
-        cam_layer=cam_layer_for(module, shown, (prep.channels, *prep.input_size)),
+        cam_layer=cam,
         source=f"torchvision:{name}",
         notes=notes,
     )

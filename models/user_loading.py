@@ -27,7 +27,7 @@ from torch import nn
 
 from models.checkpoint import CheckpointError
 from models.images import Preprocess
-from models.layer_choice import cam_layer_for, default_layers
+from models.layer_choice import shown_and_cam
 from models.registry import (
     MNIST_MEAN,
     MNIST_STD,
@@ -172,16 +172,17 @@ def _finish(
             "TorchScript: layer maps and Grad-CAM are unavailable (forward hooks do "
             "not run inside a scripted model)"
         )
-    shown = [] if scripted else default_layers(module)
+    # (hooks do not run inside TorchScript: no layers, no Grad-CAM)
+    shown, cam = (
+        ([], None) if scripted else shown_and_cam(module, (prep.channels, *prep.input_size))
+    )
     return LoadedModel(
         name=name,
         module=module,
         labels=labels,
         preprocess=prep,
         display_layers=shown,
-        cam_layer=None
-        if scripted
-        else cam_layer_for(module, shown, (prep.channels, *prep.input_size)),
+        cam_layer=cam,
         is_digits=is_digits,
         source=source,
         notes=notes,
