@@ -377,17 +377,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from viewer.core.bench import (
-        bench_threads,
         make_engine,
         measure_raw_fps,
         run_headless,
         summarize,
     )
+    from viewer.core.pipeline import default_threads
 
     model, error = _load(args)
     if model is None:
         return _fail(error)
-    threads = bench_threads(args.threads)
+    threads = args.threads or default_threads()
     if args.source == "pad" and not args.render:
         return _fail("--source pad draws in the window: add --render")
     if args.source not in ("synthetic", "pad"):

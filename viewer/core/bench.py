@@ -17,7 +17,7 @@ import torch
 from models.devices import synchronize
 from models.registry import LoadedModel
 from viewer.core.frames import Frame, Result
-from viewer.core.pipeline import Engine, InferenceWorker, default_threads
+from viewer.core.pipeline import Engine, InferenceWorker
 from viewer.core.slot import LatestSlot
 from viewer.core.synthetic import SyntheticSource, synthetic_images
 
@@ -169,7 +169,3 @@ def make_engine(model: LoadedModel, layers: str, saliency: str) -> Engine:
     """The engine as the window builds it; ``layers``: 'default' or 'all'."""
     chosen = None if layers == "default" else all_layers(model)
     return Engine(model, layers=chosen, saliency=saliency, top_k=5, drawing=model.is_digits)
-
-
-def bench_threads(threads: int | None) -> int:
-    return threads or default_threads()

@@ -48,10 +48,6 @@ class ModelLoader(QObject):
         )
         self._thread.start()
 
-    def join(self, timeout: float) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
     def _run(self, options: ModelOptions, build: Callable[[object], object]) -> None:
         label = options.checkpoint or options.model
         try:
