@@ -12,6 +12,7 @@ from pathlib import Path
 from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (
     QComboBox,
+    QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -19,6 +20,7 @@ from PyQt6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -75,6 +77,10 @@ class MainWindow(QMainWindow):
         self._last_done = 0.0
         self.render_ms: list[float] = []
         self.after_render = None  # optional callback(result), used by --screenshot
+        # Features (viewer/ui/features.py) hook in here; all called in the GUI thread.
+        self.result_listeners: list = []  # callback(result) after each shown result
+        self.model_listeners: list = []  # callback(model) after a model or engine change
+        self.docks: dict[str, QDockWidget] = {}
         self.last_error = ""  # the last message shown in an error box (for tests, too)
         self.loader = ModelLoader(self)
         self.loader.progress.connect(self._load_progress)
@@ -99,6 +105,8 @@ class MainWindow(QMainWindow):
     # ---- layout ------------------------------------------------------------------------
     def _build(self, saliency: str) -> None:
         bar = QToolBar("Main")
+        bar.setObjectName("mainToolbar")
+        self.main_bar = bar
         bar.setMovable(False)
         self.addToolBar(bar)
         bar.addWidget(QLabel(" Source "))
@@ -171,11 +179,13 @@ class MainWindow(QMainWindow):
         rv.addWidget(self.notes_label)
         rv.addStretch(1)
 
+        self.side_tabs = QTabWidget()
+        self.side_tabs.addTab(right, "Prediction")
         split = QSplitter(Qt.Orientation.Horizontal)
-        for w in (left, middle, right):
+        for w in (left, middle, self.side_tabs):
             split.addWidget(w)
         split.setStretchFactor(1, 1)
-        split.setSizes([320, 670, 290])
+        split.setSizes([320, 640, 320])
         self.setCentralWidget(split)
         self.status_text = QLabel()
         self.statusBar().addWidget(self.status_text, 1)
@@ -188,6 +198,49 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.cancel_load)
         self._model_changed_ui()
+        from viewer.ui.features import install_features
+
+        install_features(self)
+
+    # ---- extension points for features -------------------------------------------------
+    def add_tab(self, title: str, widget: QWidget) -> None:
+        """A page in the right-hand column, next to Prediction."""
+        self.side_tabs.addTab(widget, title)
+
+    def show_tab(self, widget: QWidget) -> None:
+        self.side_tabs.setCurrentWidget(widget)
+
+    def add_dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
+        """A large panel (training, visualisation) docked at the bottom, hidden until
+        opened; docks share one tabbed area. ``show_dock(name)`` opens it."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{name}")
+        dock.setWidget(widget)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        if self.docks:
+            self.tabifyDockWidget(next(iter(self.docks.values())), dock)
+        dock.hide()
+        self.docks[name] = dock
+        return dock
+
+    def show_dock(self, name: str) -> None:
+        dock = self.docks[name]
+        dock.show()
+        dock.raise_()
+
+    def add_action(self, name, text, keys, slot, menu, toolbar=False, checkable=False):
+        """One more action with keys, in ``menu`` (and on the toolbar)."""
+        from viewer.ui.window_actions import add_action
+
+        action = add_action(self, name, text, keys, slot, menu, checkable)
+        if toolbar:
+            self.main_bar.addAction(action)
+        self.actions_by_name[name] = action
+        return action
+
+    def _notify_model(self) -> None:
+        for listener in list(self.model_listeners):
+            listener(self.model)
 
     @property
     def device_name(self) -> str:
@@ -238,6 +291,7 @@ class MainWindow(QMainWindow):
         self.layers_panel.refresh_visible()  # all layers until the panel says which
         self.worker.set_engine(self.engine)
         self._model_changed_ui()
+        self._notify_model()
         self.request_frame()
 
     # ---- input -------------------------------------------------------------------------
@@ -418,6 +472,7 @@ class MainWindow(QMainWindow):
         self.layers_panel.refresh_visible()
         self._show_model_name()
         self._model_changed_ui()
+        self._notify_model()
         self.request_frame()
         self.statusBar().showMessage(f"loaded {model.name}", 4000)
 
@@ -500,6 +555,8 @@ class MainWindow(QMainWindow):
         self.prediction.set_top(result.top)
         self.input_view.show_input(result.network_image, result.saliency_rgba, result.top[0][1])
         self.layers_panel.show_layers(result.layers)
+        for listener in list(self.result_listeners):
+            listener(result)
 
     def _update_status(self) -> None:
         """Twice a second, not per result: text changes relayout a window (measured ~1 ms

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import QMessageBox, QToolBar
+from PyQt6.QtWidgets import QMenu, QMessageBox, QToolBar
 
 from viewer.core.sources import parse_source_spec
 
@@ -117,22 +117,33 @@ def build_actions(win, bar: QToolBar) -> dict[str, QAction]:
             True,
         ),
     ]
-    menus = {}
     actions = {}
     for name, text, keys, slot, menu, on_bar in table:
-        action = QAction(text, win)
-        action.setShortcuts([QKeySequence(k) for k in keys])
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        if name == "freeze":
-            action.setCheckable(True)
-            action.toggled.connect(slot)
-        else:
-            action.triggered.connect(slot)
-        if menu not in menus:
-            menus[menu] = win.menuBar().addMenu(menu)
-        menus[menu].addAction(action)
-        win.addAction(action)
+        action = add_action(win, name, text, keys, slot, menu, checkable=name == "freeze")
         if on_bar:
             bar.addAction(action)
         actions[name] = action
     return actions
+
+
+def add_action(win, name, text, keys, slot, menu: str, checkable: bool = False) -> QAction:
+    """An action with its keys in the window's ``menu`` (created on first use)."""
+    action = QAction(text, win)
+    action.setObjectName(f"action_{name}")
+    action.setShortcuts([QKeySequence(k) for k in keys])
+    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    if checkable:
+        action.setCheckable(True)
+        action.toggled.connect(slot)
+    else:
+        action.triggered.connect(slot)
+    menus = win.__dict__.setdefault("_menus", {})
+    if menu not in menus:
+        if "Help" in menus:  # Help stays last
+            menus[menu] = QMenu(menu, win)
+            win.menuBar().insertMenu(menus["Help"].menuAction(), menus[menu])
+        else:
+            menus[menu] = win.menuBar().addMenu(menu)
+    menus[menu].addAction(action)
+    win.addAction(action)
+    return action
