@@ -71,6 +71,8 @@ class MainWindow(QMainWindow):
         self.source = None  # None: the drawing pad
         self.source_spec = "pad"
         self.layers: list[str] | None = None  # None: the model's defaults
+        self.norm = "layer"  # feature-map normalisation (Engine's ``norm``)
+        self.colormap = "inferno"  # feature-map colormap (Engine's ``colormap``)
         self.pad_frame_id = 0  # id of the last frame the pad sent
         self._example = 0
         self._fps = 0.0
@@ -181,7 +183,7 @@ class MainWindow(QMainWindow):
 
         self.side_tabs = QTabWidget()
         self.side_tabs.addTab(right, "Prediction")
-        split = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = split = QSplitter(Qt.Orientation.Horizontal)
         for w in (left, middle, self.side_tabs):
             split.addWidget(w)
         split.setStretchFactor(1, 1)
@@ -268,13 +270,20 @@ class MainWindow(QMainWindow):
         so that the factory can run in the loader thread."""
         saliency = saliency or self.saliency_box.currentData()
         requested = self.requested_top_k
+        norm, colormap = self.norm, self.colormap
 
         def make(model: LoadedModel) -> Engine:
             top_k = max(requested, min(10, len(model.labels)))
             # Digit models read drawings MNIST-style from every source: the pad, files
             # in either polarity, or a digit on paper held up to the camera.
             return Engine(
-                model, layers=layers, saliency=saliency, top_k=top_k, drawing=model.is_digits
+                model,
+                layers=layers,
+                saliency=saliency,
+                top_k=top_k,
+                drawing=model.is_digits,
+                norm=norm,
+                colormap=colormap,
             )
 
         return make
