@@ -18,23 +18,56 @@ NAMES = {
     "viridis": cv2.COLORMAP_VIRIDIS,
     "magma": cv2.COLORMAP_MAGMA,
     "plasma": cv2.COLORMAP_PLASMA,
+    "cividis": cv2.COLORMAP_CIVIDIS,
     "turbo": cv2.COLORMAP_TURBO,
 }
+# Diverging maps for signed values: built here (OpenCV has none that is perceptually even).
+DIVERGING = {"coolwarm": ((59, 76, 192), (242, 242, 242), (180, 4, 38))}
+# What the window offers for feature maps: perceptually uniform ones, then diverging.
+FEATURE_MAPS = ("inferno", "viridis", "magma", "plasma", "cividis", "coolwarm")
+
+
+def is_diverging(name: str) -> bool:
+    """True for a colormap whose middle colour means zero (mosaics scaled around zero)."""
+    return name in DIVERGING
+
+
+def _diverging_rgb(ends: tuple, n: int = 256) -> np.ndarray:
+    """n x 3 uint8: low colour -> middle -> high colour, interpolated in CIELAB so
+    lightness changes evenly on both sides; entry (n - 1) / 2 is the middle colour."""
+    anchors = np.array(ends, np.float32).reshape(3, 1, 3) / 255.0
+    lab = cv2.cvtColor(anchors, cv2.COLOR_RGB2Lab).reshape(3, 3)
+    mid = (n - 1) / 2
+    t = np.arange(n, dtype=np.float32)
+    left = np.clip(t / mid, 0, 1)[:, None]
+    right = np.clip((t - mid) / mid, 0, 1)[:, None]
+    mixed = np.where(
+        t[:, None] <= mid, lab[0] + (lab[1] - lab[0]) * left, lab[1] + (lab[2] - lab[1]) * right
+    )
+    rgb = cv2.cvtColor(mixed.reshape(n, 1, 3).astype(np.float32), cv2.COLOR_Lab2RGB)
+    return np.round(np.clip(rgb.reshape(n, 3), 0, 1) * 255).astype(np.uint8)
 
 
 def _rgb(name: str) -> np.ndarray:
     """256 x 3 uint8 RGB samples of a named colormap."""
+    if name in DIVERGING:
+        return _diverging_rgb(DIVERGING[name])
     if name not in NAMES:
-        raise ValueError(f"colormap {name!r}: choose one of {', '.join(NAMES)}")
+        choices = ", ".join([*NAMES, *DIVERGING])
+        raise ValueError(f"colormap {name!r}: choose one of {choices}")
     bgr = cv2.applyColorMap(np.arange(256, dtype=np.uint8).reshape(256, 1), NAMES[name])
     return bgr[:, 0, ::-1].copy()
 
 
 def mosaic_lut(name: str = "inferno") -> np.ndarray:
-    """256 x 4 uint8 RGBA: mosaic values 0..LEVELS along the colormap, GAP as background."""
-    rgb = _rgb(name)
+    """256 x 4 uint8 RGBA: mosaic values 0..LEVELS along the colormap, GAP as background.
+    For a diverging map, level LEVELS // 2 (zero in a symmetric scale) is its middle."""
     lut = np.full((256, 4), 255, np.uint8)
-    lut[: LEVELS + 1, :3] = rgb[np.round(np.arange(LEVELS + 1) * 255 / LEVELS).astype(int)]
+    if name in DIVERGING:  # sampled at the levels, so that LEVELS // 2 is the middle
+        lut[: LEVELS + 1, :3] = _diverging_rgb(DIVERGING[name], LEVELS + 1)
+    else:
+        rgb = _rgb(name)
+        lut[: LEVELS + 1, :3] = rgb[np.round(np.arange(LEVELS + 1) * 255 / LEVELS).astype(int)]
     lut[GAP, :3] = BACKGROUND
     return lut
 

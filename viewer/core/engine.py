@@ -15,9 +15,9 @@ from models.devices import synchronize
 from models.drawing import center_digit
 from models.images import InputError
 from models.registry import LoadedModel
-from viewer.core.colormaps import colorize, heat_lut, mosaic_lut
+from viewer.core.colormaps import colorize, heat_lut, is_diverging, mosaic_lut
 from viewer.core.frames import Frame, LayerView, Result
-from viewer.core.mosaic import build_mosaic
+from viewer.core.mosaic import Scaler
 from viewer.core.recorder import ActivationRecorder, resolve
 from viewer.core.saliency import fast_gradcam, finish_cam
 
@@ -80,6 +80,9 @@ class Engine:
         self.top_k = top_k
         self.drawing = drawing
         self.norm = norm
+        # 'layer', 'channel', 'fixed' or 'fixed:V' (mosaic.parse_norm); a diverging
+        # colormap gets ranges centred on zero.
+        self.scaler = Scaler(norm, symmetric=is_diverging(colormap))
         self.lut = mosaic_lut(colormap)
         self.heat = heat_lut()
         cam_layer = model.cam_layer if self.saliency == "gradcam" else None
@@ -108,6 +111,7 @@ class Engine:
             result = self.process(Frame(-1 - i, time.perf_counter(), dummy, "warm-up"))
             forward_ms.append(result.timings_ms.get("forward", 0.0))
         self.model.forward_ms = min(forward_ms)
+        self.scaler.reset()  # a 'fixed' scale starts from real frames
         self.pipelined = _should_pipeline(self.model.forward_ms)
 
     def process(self, frame: Frame) -> Result:
@@ -184,8 +188,12 @@ class Engine:
             act = outputs.get(name)
             if act is None or (visible is not None and name not in visible):
                 continue  # never reached by the forward pass, or not on screen
-            mosaic, grid, tile = build_mosaic(act[0], self.norm)
+            mosaic, grid, tile, value_range = self.scaler.build(name, act[0])
             shape = tuple(act.shape[1:])
             rgba = colorize(mosaic, self.lut)
-            views.append(LayerView(name, self.types[name], shape, mosaic, grid, tile, rgba))
+            views.append(
+                LayerView(
+                    name, self.types[name], shape, mosaic, grid, tile, rgba, value_range=value_range
+                )
+            )
         return views

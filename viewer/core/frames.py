@@ -28,6 +28,8 @@ class LayerView:
     grid: tuple[int, int]  # (rows, cols) of tiles
     tile: tuple[int, int]  # (h, w) of one tile, without the gap
     rgba: np.ndarray | None = None  # the mosaic through the colormap, H x W x 4 uint8
+    # the values the colormap's two ends stand for (None: per channel, each tile its own)
+    value_range: tuple[float, float] | None = None
 
 
 @dataclass
