@@ -375,6 +375,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _input_delay_line(delays: list[float]) -> str:
+    """'--render': how long input events waited for the GUI thread."""
+    if not delays:
+        return ""
+    import numpy as np
+
+    p50, p95 = np.percentile(delays, [50, 95])
+    return (
+        f"gui input events handled after p50 {p50:.1f} / p95 {p95:.1f} / max {max(delays):.1f}"
+        f" ms ({len(delays)} events, one per 50 ms)"
+    )
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from viewer.core.bench import (
         make_engine,
@@ -415,11 +428,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         f"device: {describe(model.device)}, torch threads: {threads}, model: {model.name}, "
         f"layers: {len(engine.layers)}, {mode}"
     )
+    gui = _input_delay_line(run.input_delay_ms)
     if args.json:
         print(json.dumps(figures))
         print(where, file=sys.stderr)
+        if gui:
+            print(gui, file=sys.stderr)
         return 0
     print(where)
+    if gui:
+        print(gui)
     for key, value in figures.items():
         if key == "stage_ms":
             value = ", ".join(f"{k} {v:.2f}" for k, v in value.items())

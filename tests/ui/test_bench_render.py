@@ -14,3 +14,24 @@ def test_rendered_run_reports_a_render_stage(qapp, digits_model):
     assert tuple(figures) == KEYS and figures["stage_ms"]["render"] > 0
     # Latency runs to the end of painting, so it is at least the render time.
     assert min(run.latency_ms) >= min(run.render_ms)
+
+
+def test_input_probe_measures_event_delay_and_sees_a_blocked_gui(qapp):
+    """The probe's figures are real: a GUI thread blocked for 120 ms shows up as a delay
+    of about that much, an idle one as a small delay."""
+    import time
+
+    from PyQt6.QtCore import QEventLoop, QTimer
+
+    from viewer.ui.bench_render import InputProbe
+
+    probe = InputProbe(interval_ms=20)
+    loop = QEventLoop()
+    QTimer.singleShot(150, lambda: time.sleep(0.12))  # the GUI thread busy for 120 ms
+    QTimer.singleShot(400, loop.quit)
+    probe.start()
+    loop.exec()
+    probe.stop()
+    assert len(probe.delays_ms) >= 5
+    assert min(probe.delays_ms) < 20
+    assert max(probe.delays_ms) >= 80

@@ -89,6 +89,7 @@ class Run:
     results: list[Sample] = field(default_factory=list)
     latency_ms: list[float] = field(default_factory=list)
     render_ms: list[float] = field(default_factory=list)
+    input_delay_ms: list[float] = field(default_factory=list)  # --render: GUI event delays
     seconds: float = 0.0
     dropped: int = 0
     rss_start: float = 0.0

@@ -46,6 +46,7 @@ def run_rendered(model: LoadedModel, engine: Engine, source_spec: str, frames: i
                 QTimer.singleShot(0, loop.quit)
 
     loop = QEventLoop()
+    probe = InputProbe()
     win.after_render = after
     if source_spec == "pad":
         win.attach_source(None, "pad", "pad")
@@ -60,7 +61,10 @@ def run_rendered(model: LoadedModel, engine: Engine, source_spec: str, frames: i
     win.layers_panel.set_layers(engine.layers)
     # A local loop, not app.exec(): quitting the application's loop would leave Qt
     # closing down for anything that runs after (the window, or other tests).
+    probe.start()
     loop.exec()
+    probe.stop()
+    run.input_delay_ms = probe.delays_ms[5:]  # the first ones overlap start-up
     if source_spec == "pad":
         pen.timer.stop()
     app.processEvents()
@@ -94,3 +98,47 @@ class _PenStrokes:
         pad._button = pad._button.LeftButton
         pad._stroke(a, b)
         self.i += 1
+
+
+class InputProbe:
+    """Measures how long the GUI thread takes to handle an input event. Like the
+    window system, a thread of its own posts an event every ``interval_ms``, whatever
+    the GUI thread is doing, and the time until the event loop delivers it is recorded
+    (a key press or a mouse move waits as long)."""
+
+    def __init__(self, interval_ms: int = 50) -> None:
+        import threading
+
+        from PyQt6.QtCore import QEvent, QObject
+
+        probe = self
+        kind = QEvent.Type(QEvent.registerEventType())
+
+        class _Target(QObject):
+            def event(self, event) -> bool:
+                if event.type() == kind:
+                    probe.delays_ms.append((time.perf_counter() - event.posted) * 1000)
+                    return True
+                return super().event(event)
+
+        self.kind = kind
+        self.interval = interval_ms / 1000
+        self.delays_ms: list[float] = []
+        self.target = _Target()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._post_loop, name="input-probe", daemon=True)
+
+    def _post_loop(self) -> None:
+        from PyQt6.QtCore import QCoreApplication, QEvent
+
+        while not self._stop.wait(self.interval):
+            event = QEvent(self.kind)
+            event.posted = time.perf_counter()
+            QCoreApplication.postEvent(self.target, event)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(1.0)
