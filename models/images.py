@@ -18,8 +18,11 @@ class InputError(ValueError):
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """Scale any numeric/bool image to uint8 without clipping its range to garbage.
 
-    uint16 -> top 8 bits; float -> [0, 1] is taken as the range when the max is <= 1,
-    otherwise [0, 255]; NaN becomes 0, +-Inf saturate; bool -> 0 / 255.
+    uint8 as is; bool -> 0 / 255; uint16 -> top 8 bits (65535 -> 255). Other numbers
+    (floats, other integers): values within [0, 1] (floats only) are scaled by 255,
+    values within [0, 255] kept, any other range stretched linearly from its finite
+    min..max to 0..255. The range is read from finite values only: NaN -> 0, +Inf -> 255,
+    -Inf -> 0 (one Inf pixel must not darken the rest).
     """
     if not isinstance(image, np.ndarray):
         raise InputError(f"expected a numpy image array, got {type(image).__name__}")
@@ -29,14 +32,32 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
         return image.astype(np.uint8) * 255
     if image.dtype == np.uint16:
         return (image >> 8).astype(np.uint8)
-    if np.issubdtype(image.dtype, np.integer):
-        return np.clip(image, 0, 255).astype(np.uint8)
-    if np.issubdtype(image.dtype, np.floating):
-        f = np.nan_to_num(image.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
-        finite_max = float(f.max()) if f.size else 0.0
-        scale = 255.0 if finite_max <= 1.0 else 1.0
-        return np.clip(f * scale, 0, 255).astype(np.uint8)
-    raise InputError(f"image dtype {image.dtype} is not supported; use uint8, uint16 or float")
+    if np.issubdtype(image.dtype, np.integer) or np.issubdtype(image.dtype, np.floating):
+        return _scale_numbers(image)
+    raise InputError(
+        f"image dtype {image.dtype} is not supported; use uint8, uint16, float or bool"
+    )
+
+
+def _scale_numbers(image: np.ndarray) -> np.ndarray:
+    """Floats and integers other than uint8/uint16 -> uint8 (see ``to_uint8``)."""
+    f = image.astype(np.float64)
+    finite = np.isfinite(f)
+    all_finite = bool(finite.all())
+    values = f if all_finite else f[finite]
+    lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if lo >= 0.0 and hi <= 1.0 and np.issubdtype(image.dtype, np.floating):
+        out = f * 255.0
+    elif lo >= 0.0 and hi <= 255.0:
+        out = f
+    elif hi > lo:
+        m = max(abs(lo), abs(hi))  # divide first: hi - lo may overflow float64
+        out = 255.0 * ((f / m - lo / m) / (hi / m - lo / m))  # max -> exactly 255
+    else:  # one value outside 0..255 everywhere
+        out = np.full_like(f, 255.0 if lo > 255.0 else 0.0)
+    if not all_finite:
+        out = np.where(np.isposinf(f), 255.0, np.where(finite, out, 0.0))
+    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def to_rgb(image: np.ndarray) -> np.ndarray:

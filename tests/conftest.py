@@ -120,3 +120,19 @@ def torch_threads():
     before = torch.get_num_threads()
     yield
     torch.set_num_threads(before)
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption(
+        "--run-slow", action="store_true", help="also run tests marked slow (soak, 20x races)"
+    )
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked slow run only with --run-slow or CNN_VIEWER_SLOW=1."""
+    if config.getoption("--run-slow") or os.environ.get("CNN_VIEWER_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow or CNN_VIEWER_SLOW=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -62,8 +62,10 @@ def test_uint16_keeps_the_top_eight_bits():
 def test_float_images():
     unit = np.array([[0.0, 0.5], [1.0, 0.25]], np.float32)
     np.testing.assert_array_equal(to_rgb(unit)[:, :, 0], [[0, 127], [255, 63]])
-    wide = np.array([[0.0, 100.0], [255.0, 300.0]], np.float64)  # taken as 0..255, clipped
-    np.testing.assert_array_equal(to_rgb(wide)[:, :, 2], [[0, 100], [255, 255]])
+    byte = np.array([[0.0, 100.0], [255.0, 7.5]], np.float64)  # within 0..255: kept
+    np.testing.assert_array_equal(to_rgb(byte)[:, :, 2], [[0, 100], [255, 7]])
+    wide = np.array([[0.0, 100.0], [255.0, 300.0]], np.float64)  # beyond: stretched, not clipped
+    np.testing.assert_array_equal(to_rgb(wide)[:, :, 2], [[0, 85], [216, 255]])
     odd = np.array([[np.nan, np.inf], [-np.inf, 0.5]], np.float32)
     out = to_uint8(odd)
     assert out.dtype == np.uint8 and out[0, 0] == 0 and out[1, 0] == 0 and out[0, 1] == 255
@@ -71,7 +73,9 @@ def test_float_images():
 
 def test_bool_and_other_integers():
     np.testing.assert_array_equal(to_uint8(np.array([[True, False]])), [[255, 0]])
-    np.testing.assert_array_equal(to_uint8(np.array([[-5, 7, 300]], np.int32)), [[0, 7, 255]])
+    np.testing.assert_array_equal(to_uint8(np.array([[0, 7, 255]], np.int32)), [[0, 7, 255]])
+    # outside 0..255: min..max stretched to 0..255 ((7 + 5) / 305 * 255 = 10.03)
+    np.testing.assert_array_equal(to_uint8(np.array([[-5, 7, 300]], np.int32)), [[0, 10, 255]])
 
 
 @pytest.mark.parametrize(
