@@ -175,7 +175,6 @@ class MainWindow(QMainWindow):
         self.notes_label.setWordWrap(True)
         right = QWidget()
         rv = QVBoxLayout(right)
-        rv.addWidget(_title("Prediction"))
         rv.addWidget(self.prediction)
         rv.addWidget(self.timing_label)
         rv.addWidget(self.notes_label)
@@ -592,6 +591,14 @@ class MainWindow(QMainWindow):
         )
 
     # ---- actions -------------------------------------------------------------------------
+    def toggle_help(self) -> None:
+        """F1: the keys of every action, features' included, over the window."""
+        from viewer.ui.help_overlay import HelpOverlay
+
+        if getattr(self, "help_overlay", None) is None:
+            self.help_overlay = HelpOverlay(self)
+        self.help_overlay.toggle()
+
     def save_screenshot(self, path: str | Path) -> bool:
         return self.grab().save(str(path))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import QMenu, QMessageBox, QToolBar
+from PyQt6.QtWidgets import QMenu, QToolBar
 
 from viewer.core.sources import parse_source_spec
 
@@ -25,15 +25,6 @@ FEATURED = [
     "googlenet",
     "vit_b_16",
 ]
-
-HELP = """<b>Keys</b><br>
-Space: freeze / resume<br>
-Delete or C: clear the pad &nbsp; E: draw an example digit<br>
-Left / Right: previous / next image, or step a video<br>
-P: pause / play a video<br>
-G: saliency on / off &nbsp; L: choose the layers shown<br>
-Ctrl+O: open an image, video or folder &nbsp; Ctrl+Shift+O: open a checkpoint<br>
-Ctrl+S: save a screenshot &nbsp; F1: this help &nbsp; Ctrl+Q: quit"""
 
 
 def model_names() -> list[str]:
@@ -85,7 +76,7 @@ def build_actions(win, bar: QToolBar) -> dict[str, QAction]:
             False,
         ),
         ("screenshot", "Screenshot", ["Ctrl+S"], win.save_screenshot_dialog, "File", True),
-        ("quit", "Quit", [QKeySequence.StandardKey.Quit], win.close, "File", False),
+        ("quit", "Quit", ["Ctrl+Q"], win.close, "File", False),
         ("freeze", "Freeze", [Qt.Key.Key_Space], win.set_frozen, "View", True),
         ("layers", "Layers…", [Qt.Key.Key_L], win.choose_layers, "View", True),
         ("saliency", "Toggle saliency", [Qt.Key.Key_G], toggle_saliency, "View", False),
@@ -110,9 +101,9 @@ def build_actions(win, bar: QToolBar) -> dict[str, QAction]:
         ("pause", "Pause / play video", [Qt.Key.Key_P], win.toggle_pause, "Source", False),
         (
             "help",
-            "Help",
-            [Qt.Key.Key_F1],
-            lambda: QMessageBox.information(win, "cnn-viewer keys", HELP),
+            "Keys (help)",
+            [Qt.Key.Key_F1, Qt.Key.Key_Question],
+            win.toggle_help,
             "Help",
             True,
         ),
