@@ -162,22 +162,54 @@ class Preprocess:
         return self.to_tensor(self.to_network_image(image))
 
 
+# File signatures, to tell a damaged image from a file that is no image at all.
+_MAGIC = [
+    (b"\x89PNG", "PNG"),
+    (b"\xff\xd8", "JPEG"),
+    (b"GIF8", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+]
+
+
+def _image_format(head: bytes) -> str | None:
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
+
+
 def read_image(path: str) -> np.ndarray:
     """Read an image file as RGB (or gray) numpy array, keeping 16-bit depth and alpha.
 
-    Raises InputError naming the file when it is missing, empty or not an image.
+    CMYK JPEGs come back as RGB; an animated GIF as its first frame. Raises InputError
+    naming the file when it is missing, a folder, empty, unreadable, damaged or not an image.
     """
     from pathlib import Path
 
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{path}: is a folder, not an image file")
     if not p.is_file():
         raise InputError(f"{path}: no such file")
-    if p.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty")
-    data = np.fromfile(str(p), dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    try:
+        if p.stat().st_size == 0:
+            raise InputError(f"{path}: the file is empty")
+        data = np.fromfile(str(p), dtype=np.uint8)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # e.g. a size over OpenCV's pixel limit
+        detail = str(exc).strip().splitlines()[-1][:160]
+        raise InputError(f"{path}: OpenCV refused to decode it ({detail})") from None
     if image is None:
-        raise InputError(f"{path}: not an image OpenCV can read (PNG, JPEG, BMP, TIFF, ...)")
+        kind = _image_format(data[:12].tobytes())
+        if kind is not None:
+            raise InputError(f"{path}: a damaged or truncated {kind} file; it cannot be decoded")
+        raise InputError(
+            f"{path}: not an image file (its content is not PNG, JPEG, BMP, GIF, TIFF or WebP)"
+        )
     if image.ndim == 3 and image.shape[2] == 3:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     elif image.ndim == 3 and image.shape[2] == 4:

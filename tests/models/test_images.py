@@ -155,7 +155,7 @@ def test_read_rgba_png(tmp_path):
     [
         ("notes.png", b"this is a text file, not a picture\n", "not an image"),
         ("empty.png", b"", "empty"),
-        ("half.png", None, "not an image"),  # a PNG cut short
+        ("half.png", None, "damaged or truncated PNG"),  # a PNG cut short
     ],
 )
 def test_unreadable_files(tmp_path, name, content, words):
@@ -170,8 +170,8 @@ def test_unreadable_files(tmp_path, name, content, words):
 
 
 def test_missing_file_and_folder(tmp_path):
-    for path in (tmp_path / "nope.png", tmp_path):
-        with pytest.raises(InputError, match="no such file") as info:
+    for path, words in ((tmp_path / "nope.png", "no such file"), (tmp_path, "is a folder")):
+        with pytest.raises(InputError, match=words) as info:
             read_image(str(path))
         assert str(path) in str(info.value)
 
