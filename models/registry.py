@@ -91,6 +91,10 @@ def _freeze(module: nn.Module) -> nn.Module:
 def build_from_checkpoint(path: str | Path) -> LoadedModel:
     """Rebuild a network from one of our self-describing checkpoints."""
     tensors, info = read_checkpoint(path)
+    if info.arch == "torchvision":  # fine-tuned by the training studio
+        from models.studio_models import torchvision_from_checkpoint
+
+        return torchvision_from_checkpoint(tensors, info, path)
     if info.arch != "small_cnn":
         raise CheckpointError(f"{path}: architecture {info.arch!r} is not one this version builds")
     try:

@@ -135,13 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--threads", type=_positive, default=None, help="torch threads")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
 
-    train = sub.add_parser("train", help="train a network")
-    train.add_argument("arch", choices=["digits"], help="what to train: the digit CNN")
-    train.add_argument("--data", required=True, help="folder with MNIST IDX files (.gz or not)")
-    train.add_argument("--out", required=True, help="checkpoint to write (.safetensors)")
-    train.add_argument("--epochs", type=_positive, default=40)
-    train.add_argument("--seed", type=int, default=0)
-    _add_device_option(train)
+    train = sub.add_parser(
+        "train", help="train a network on an MNIST folder or an image folder (class sub-folders)"
+    )
+    from viewer.cli_train import add_train_options
+
+    add_train_options(train, _add_device_option, _input_size)
     return parser
 
 
@@ -327,52 +326,9 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from viewer.cli_train import cmd_train as run
 
-    from tqdm import tqdm
-
-    from models.devices import describe, resolve_device
-    from models.digit_training import train_digits
-    from models.mnist import DataError
-
-    if Path(args.out).is_dir():
-        return _fail(f"--out {args.out} is a folder; give the checkpoint file to write")
-    bar = tqdm(total=args.epochs, unit="epoch", desc="training digits", dynamic_ncols=True)
-
-    def progress(p) -> None:
-        if p.val_accuracy is None:
-            bar.set_postfix(
-                loss=f"{p.loss:.3f}", step=f"{p.step}/{p.steps_per_epoch}", refresh=False
-            )
-        else:
-            bar.set_postfix(loss=f"{p.loss:.3f}", val_acc=f"{p.val_accuracy:.2%}")
-            bar.update(1)
-
-    try:
-        device = resolve_device(args.device)
-        bar.write(f"training on {describe(device)}")
-        metrics = train_digits(
-            args.data,
-            args.out,
-            epochs=args.epochs,
-            seed=args.seed,
-            on_progress=progress,
-            device=str(device),
-        )
-    except (DataError, OSError, ValueError) as exc:  # OSError: the checkpoint could not be written
-        bar.close()
-        return _fail(str(exc))
-    bar.close()
-    print(
-        f"best epoch {metrics['best_epoch']}: validation accuracy {metrics['val_accuracy']:.2%} "
-        f"on {metrics['val_images']} images"
-    )
-    print(
-        f"held-out test accuracy {metrics['test_accuracy']:.2%} on {metrics['test_images']} "
-        f"images never used in training or model selection ({metrics['split']})"
-    )
-    print(f"wrote {args.out}")
-    return 0
+    return run(args)
 
 
 def _input_delay_line(delays: list[float]) -> str:
