@@ -8,11 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from models import load_model
 from models.drawing import center_digit
 from viewer.core.deepdream import deep_dream
 from viewer.core.examples import draw_digit
-from viewer.core.featurevis import Cancelled, Settings, Target, default_settings, maximize
+from viewer.core.featurevis import (
+    Cancelled,
+    Settings,
+    Target,
+    default_settings,
+    maximize,
+)
 from viewer.core.taps import Taps
 
 
@@ -26,8 +31,8 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def digits():
-    return load_model("digits")
+def digits(digits_model):
+    return digits_model
 
 
 @pytest.mark.parametrize("digit", [2, 7])
@@ -91,11 +96,11 @@ def test_progress_previews_and_cancel(digits):
     assert not digits.module._forward_hooks and not digits.module.conv3._forward_hooks
 
 
-def test_rgb_model_fourier_parametrisation():
-    model = load_model("resnet18", weights="none", input_size=(64, 64))
+def test_rgb_model_fourier_parametrisation(resnet18_model):
+    model = resnet18_model
     target = Target("channel", 0, "layer1")
     result = maximize(model, target, Settings(steps=6, seed=1))
-    assert result.image.shape == (64, 64, 3)
+    assert result.image.shape == (224, 224, 3)
     assert result.value > result.start_value
     again = maximize(model, target, Settings(steps=6, seed=1))
     assert np.array_equal(result.image, again.image)  # the seed makes it repeatable
