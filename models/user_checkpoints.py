@@ -85,6 +85,13 @@ def _is_safetensors_head(head: bytes) -> bool:
 def _check_file(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_file():
+        if path.is_symlink():  # is_file() follows links: a loop or a dangling target
+            raise CheckpointError(
+                f"{path}: a symbolic link that leads nowhere (a loop, or its target is "
+                "missing); give the checkpoint file itself"
+            )
+        if path.exists():  # a folder, a pipe, a device: opening it could block or fail
+            raise CheckpointError(f"{path}: not a regular file; give the checkpoint file")
         raise CheckpointError(f"{path}: no such checkpoint file")
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path}: the checkpoint file is empty")

@@ -54,6 +54,7 @@ from models.user_models import (
     read_labels,
     split_model_file,
 )
+from models.weight_checks import check_finite_weights
 
 _AUX_PREFIXES = ("aux1.", "aux2.", "AuxLogits.")  # googlenet / inception_v3 side heads
 
@@ -61,7 +62,17 @@ _AUX_PREFIXES = ("aux1.", "aux2.", "AuxLogits.")  # googlenet / inception_v3 sid
 def load_user_model(
     name: str, checkpoint, model_file: str | None, overrides: Overrides, trust: bool
 ) -> LoadedModel:
-    """``load_model`` for a checkpoint and/or a model file (see the module docstring)."""
+    """``load_model`` for a checkpoint and/or a model file (see the module docstring).
+    Weights with NaN or Inf are refused (models.weight_checks says why)."""
+    loaded = _build_user_model(name, checkpoint, model_file, overrides, trust)
+    if checkpoint is not None:
+        check_finite_weights(loaded.module, str(checkpoint))
+    return loaded
+
+
+def _build_user_model(
+    name: str, checkpoint, model_file: str | None, overrides: Overrides, trust: bool
+) -> LoadedModel:
     if checkpoint is not None and model_file is None and is_cnn_viewer_checkpoint(checkpoint):
         return _own_checkpoint(Path(checkpoint), overrides)
     cls = import_model_file(model_file) if model_file else None  # first: pickles may need it
