@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-SUBCOMMANDS = ("view", "predict", "layers", "train", "bench")
+SUBCOMMANDS = ("view", "predict", "layers", "train", "bench", "explain")
 
 
 def _add_device_option(p) -> None:
@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="See what a convolutional network sees, live. Without a subcommand the "
         "viewer opens (the built-in digit CNN with the drawing pad).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{view,predict,layers,train}")
+    sub = parser.add_subparsers(dest="command", metavar="{view,predict,layers,train,bench,explain}")
 
     view = sub.add_parser("view", help="open the viewer window (the default)")
     _add_view_options(view)
@@ -141,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     from viewer.cli_train import add_train_options
 
     add_train_options(train, _add_device_option, _input_size)
+
+    from viewer.cli_explain import add_parser as add_explain
+
+    add_explain(sub, _add_model_options)
     return parser
 
 
@@ -185,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             "layers": cmd_layers,
             "train": cmd_train,
             "bench": cmd_bench,
+            "explain": cmd_explain,
         }[args.command](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -399,3 +404,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
             value = ", ".join(f"{k} {v:.2f}" for k, v in value.items())
         print(f"  {key:<15} {value}")
     return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from viewer.cli_explain import cmd_explain as run
+
+    return run(args, _load, _fail)

@@ -17,6 +17,7 @@ from models.images import InputError
 from models.registry import LoadedModel
 from viewer.core.colormaps import colorize, heat_lut, is_diverging, mosaic_lut
 from viewer.core.frames import Frame, LayerView, Result
+from viewer.core.inspect import UnitProbe
 from viewer.core.mosaic import Scaler
 from viewer.core.recorder import ActivationRecorder, resolve
 from viewer.core.saliency import fast_gradcam, finish_cam
@@ -94,6 +95,9 @@ class Engine:
         # thread; read once per result.
         self.visible: frozenset[str] | None = None
         self.device = model.device
+        # The unit inspector's layer (any module name, or None); set from the GUI thread.
+        self.inspect_layer: str | None = None
+        self.probe = UnitProbe(model)
 
     def network_image(self, image: np.ndarray) -> np.ndarray | None:
         """The uint8 image the network will see, or None for an empty drawing."""
@@ -143,7 +147,8 @@ class Engine:
         t1 = time.perf_counter()
         cam = self.saliency == "gradcam"
         rec = self.recorder
-        with rec, torch.enable_grad() if cam else torch.inference_mode():
+        probe = self.probe.arm(self.inspect_layer)
+        with rec, probe, torch.enable_grad() if cam else torch.inference_mode():
             logits = self.model.module(prepared.x)
         synchronize(self.device)
         t2 = time.perf_counter()
@@ -152,6 +157,7 @@ class Engine:
             cam_map = fast_gradcam(logits, rec.cam_activation, int(raw.logits.argmax()))
             raw.cam = cam_map.cpu()
         raw.outputs, rec.outputs, rec.cam_activation = rec.outputs, {}, None
+        raw.result.probe = probe.take(prepared.x)
         t3 = time.perf_counter()
         raw.result.timings_ms["forward"] = (t2 - t1) * 1000
         raw.result.timings_ms["saliency"] = (t3 - t2) * 1000

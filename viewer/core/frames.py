@@ -33,6 +33,17 @@ class LayerView:
 
 
 @dataclass
+class ProbeData:
+    """Raw float32 numbers for the unit inspector and the answer panel (no batch dim)."""
+
+    layer: str | None = None  # the inspected layer (Engine.inspect_layer), if recorded
+    output: np.ndarray | None = None  # its output: C x H x W, or N for a vector
+    conv_input: np.ndarray | None = None  # input of the conv that makes it (C_in x H x W)
+    head_input: np.ndarray | None = None  # input of the last linear layer (N,)
+    network_input: np.ndarray | None = None  # the network's input tensor, C x H x W
+
+
+@dataclass
 class Result:
     """Everything the window shows for one frame; produced by the inference thread."""
 
@@ -50,6 +61,7 @@ class Result:
     saliency_rgba: np.ndarray | None = None  # the heatmap overlay, H x W x 4 uint8
     empty: bool = False  # nothing to classify (e.g. a blank pad)
     error: str | None = None  # this frame could not be processed; the message says why
+    probe: ProbeData | None = None  # for the inspector (Engine.inspect_layer)
     done_time: float = 0.0
 
     @classmethod
