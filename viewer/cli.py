@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-SUBCOMMANDS = ("view", "predict", "layers", "train", "bench", "explain")
+SUBCOMMANDS = ("view", "predict", "layers", "train", "bench", "explain", "visualize")
 
 
 def _add_device_option(p) -> None:
@@ -102,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="See what a convolutional network sees, live. Without a subcommand the "
         "viewer opens (the built-in digit CNN with the drawing pad).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{view,predict,layers,train,bench,explain}")
+    sub = parser.add_subparsers(
+        dest="command", metavar="{view,predict,layers,train,bench,explain,visualize}"
+    )
 
     view = sub.add_parser("view", help="open the viewer window (the default)")
     _add_view_options(view)
@@ -145,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     from viewer.cli_explain import add_parser as add_explain
 
     add_explain(sub, _add_model_options)
+
+    from viewer.cli_visualize import add_parser as add_visualize
+
+    add_visualize(sub, _add_model_options, _positive)
     return parser
 
 
@@ -190,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             "train": cmd_train,
             "bench": cmd_bench,
             "explain": cmd_explain,
+            "visualize": cmd_visualize,
         }[args.command](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -408,5 +415,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from viewer.cli_explain import cmd_explain as run
+
+    return run(args, _load, _fail)
+
+
+def cmd_visualize(args: argparse.Namespace) -> int:
+    from viewer.cli_visualize import cmd_visualize as run
 
     return run(args, _load, _fail)
