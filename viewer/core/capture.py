@@ -75,6 +75,9 @@ class CaptureSource(FrameSource):
 
     live = True  # a camera: frames read while paused are discarded, not held
     stall_after = 1.0  # s without a frame (while running) before status() says "stalled"
+    # s of identical frames from a live source before status() says it is frozen (a hung
+    # driver repeating its last buffer); real sensors are never noise-free that long
+    frozen_after = 1.0
 
     def __init__(
         self,
@@ -103,6 +106,8 @@ class CaptureSource(FrameSource):
         self._interval: float | None = None  # pacing (video); None: deliver as read
         self._due: float | None = None
         self._reads = 0  # good reads (the thread's count)
+        self._previous: np.ndarray | None = None  # last frame read (live sources)
+        self._same_since: float | None = None  # first read of the current identical run
 
     # ----------------------------------------------------------------- control (any thread)
     def start(self) -> None:
@@ -170,6 +175,9 @@ class CaptureSource(FrameSource):
                 limit = max(self.stall_after, 3 * (self._interval or 0.0))
                 if quiet > limit and not (self._paused and not self.live):
                     state, message = "stalled", self._stall_message(quiet)
+            same = self._same_since
+            if state == "running" and same is not None and now - same > self.frozen_after:
+                state, message = "stalled", self._frozen_message(now - same)
             if self._paused and state in ("starting", "running"):
                 state, message = "paused", f"{self.name} paused"
             return SourceStatus(state, message, *self._counters(now))
@@ -180,6 +188,12 @@ class CaptureSource(FrameSource):
 
     def _stall_message(self, quiet: float) -> str:
         return f"{self.name} sent no frame for {quiet:.1f} s; waiting for it to come back"
+
+    def _frozen_message(self, quiet: float) -> str:
+        return (
+            f"{self.name} has sent the very same picture for {quiet:.1f} s (its driver may "
+            "be stuck, or the lens covered); waiting for it to change"
+        )
 
     def _after_open(self, cap: Any) -> None:
         """Called in the thread after a successful open."""
@@ -193,6 +207,21 @@ class CaptureSource(FrameSource):
         return cap
 
     # ----------------------------------------------------------------- the thread
+    def _check_repeat(self, rgb: np.ndarray, read_time: float) -> None:
+        """Track runs of identical frames (cheap: a strided sample first, then all)."""
+        prev, self._previous = self._previous, rgb
+        same = (
+            prev is not None
+            and prev.shape == rgb.shape
+            and np.array_equal(prev[::16, ::16], rgb[::16, ::16])
+            and np.array_equal(prev, rgb)
+        )
+        with self._lock:
+            if not same:
+                self._same_since = None
+            elif self._same_since is None:
+                self._same_since = read_time
+
     def _set(self, state: str, message: str) -> None:
         with self._lock:
             self._state, self._message = state, message
@@ -264,6 +293,8 @@ class CaptureSource(FrameSource):
                 fails = 0
                 self._reads += 1
                 rgb = _to_rgb(bgr)
+                if self.live:
+                    self._check_repeat(rgb, read_time)
                 with self._lock:
                     self._since = read_time
                 if not self._gate():
