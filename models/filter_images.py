@@ -4,6 +4,7 @@ PNG strip. Qt-free numpy + OpenCV; used by the Train panel and its exports.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import cv2
@@ -40,29 +41,36 @@ def diverging(values: np.ndarray) -> np.ndarray:
     return np.where(v >= 0, pos, neg).astype(np.uint8)
 
 
+def _cols(n: int) -> int:
+    """Columns for n tiles: about twice as wide as tall."""
+    return max(1, min(n, math.ceil(math.sqrt(2 * n))))
+
+
 def filter_grid(weights: np.ndarray, min_tile: int = 12) -> np.ndarray:
     """out x in x kh x kw weights -> RGB uint8 mosaic, each filter scaled by its own largest
-    |weight|. 3 inputs: one colour tile per filter (0 = gray). Otherwise one row per filter,
-    one tile per input channel, red positive and blue negative."""
+    |weight|. 3 inputs: one colour tile per filter (0 = gray); 1 input: one tile per filter;
+    more: one column per filter, one row per input channel. Red positive, blue negative."""
     w = np.asarray(weights, np.float32)
     o, i = w.shape[:2]
     scale = np.abs(w).reshape(o, -1).max(1).reshape(o, 1, 1, 1)
     w = w / np.maximum(scale, 1e-12)
     if i == 3:
         tiles = (128 + 127 * w.transpose(0, 2, 3, 1)).astype(np.uint8)
-        return _grid(_zoom(tiles, min_tile), min(o, 8 if o <= 32 else 16))
-    tiles = diverging(w.reshape(o * i, *w.shape[2:]))
-    return _grid(_zoom(tiles, min_tile), i if i > 1 else min(o, 8 if o <= 32 else 16))
+        return _grid(_zoom(tiles, min_tile), _cols(o))
+    if i == 1:
+        return _grid(_zoom(diverging(w[:, 0]), min_tile), _cols(o))
+    tiles = diverging(w.transpose(1, 0, 2, 3).reshape(i * o, *w.shape[2:]))
+    return _grid(_zoom(tiles, min_tile), o)
 
 
 def maps_grid(maps: np.ndarray, min_tile: int = 24) -> np.ndarray:
-    """C x H x W activations -> gray RGB uint8 mosaic, scaled over the whole layer."""
+    """C x H x W activations -> gray RGB uint8 mosaic, each map scaled to its own range."""
     m = np.asarray(maps, np.float32)
-    lo, hi = float(m.min()), float(m.max())
-    g = ((m - lo) * (255 / max(hi - lo, 1e-12))).astype(np.uint8)
+    lo = m.min(axis=(1, 2), keepdims=True)
+    hi = m.max(axis=(1, 2), keepdims=True)
+    g = ((m - lo) * (255 / np.maximum(hi - lo, 1e-12))).astype(np.uint8)
     tiles = np.repeat(g[..., None], 3, axis=3)
-    c = len(tiles)
-    return _grid(_zoom(tiles, min_tile), min(c, 8 if c <= 32 else 16))
+    return _grid(_zoom(tiles, min_tile), _cols(len(tiles)))
 
 
 def timeline_frame(snap: Snapshot, layer: str, min_height: int = 240) -> np.ndarray:

@@ -108,8 +108,9 @@ def test_timeline_exports(trained, tmp_path):
     export_strip(outcome.timeline, "conv1", png, count=5)
     image = cv2.imread(str(png))
     assert image.shape == strip(outcome.timeline, "conv1", 5).shape[:2] + (3,)
-    grid = filter_grid(outcome.timeline[-1].filters["conv2"])  # 16 rows of 8 input tiles
-    assert grid.shape == (16 * 13 + 1, 8 * 13 + 1, 3)
+    grid = filter_grid(outcome.timeline[-1].filters["conv2"])  # 16 filters x 8 inputs
+    assert grid.shape == (8 * 13 + 1, 16 * 13 + 1, 3)
+    assert filter_grid(outcome.timeline[-1].filters["conv1"]).shape == (2 * 13 + 1, 4 * 13 + 1, 3)
 
 
 def test_same_seed_same_weights(shapes_dir, one_thread):

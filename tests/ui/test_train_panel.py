@@ -1,0 +1,173 @@
+"""The Train dock: training runs in its thread while the window stays live; pause, resume
+and cancel from the buttons; results, exports, Use this model; camera-snapshot recording."""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PyQt6.QtCore import Qt
+
+from tests.shapes_data import SHAPES, write_shapes
+
+
+@pytest.fixture(autouse=True)
+def snapshots_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNN_VIEWER_SNAPSHOTS", str(tmp_path / "app" / "snapshots"))
+    before = torch.get_num_threads()
+    yield tmp_path / "app" / "snapshots"
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory):
+    return write_shapes(tmp_path_factory.mktemp("shapes"), per_class=30, size=32)
+
+
+def open_panel(window, qtbot):
+    window.actions_by_name["train"].trigger()
+    assert window.docks["train"].isVisible()
+    return window.train_panel
+
+
+def click(qtbot, button):
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def wait_steps(qtbot, panel, more_than: int, timeout: int = 20000) -> None:
+    qtbot.waitUntil(
+        lambda: panel.last_progress is not None and panel.last_progress.step > more_than,
+        timeout=timeout,
+    )
+
+
+def test_pause_resume_cancel_while_training_runs_in_its_thread(window, qtbot, shapes):
+    panel = open_panel(window, qtbot)
+    panel.data.set_kind("folder")
+    panel.data.path_edit.setText(str(shapes))
+    panel.epochs.setValue(300)  # far more than the test waits for
+    panel.batch.setValue(8)
+    panel.snapshot_every.setValue(3)
+    click(qtbot, panel.start_button)
+    assert panel.worker.running and not panel.start_button.isEnabled()
+    wait_steps(qtbot, panel, 3)
+    click(qtbot, panel.pause_button)
+    assert panel.worker.control.paused and panel.pause_button.text() == "Resume"
+    qtbot.wait(300)  # a step under way may still report
+    held = panel.last_progress.step
+    started = time.monotonic()
+    qtbot.wait(500)
+    assert panel.last_progress.step == held and panel.worker.running
+    assert time.monotonic() - started < 2  # the window kept handling events
+    click(qtbot, panel.pause_button)
+    assert not panel.worker.control.paused and panel.pause_button.text() == "Pause"
+    wait_steps(qtbot, panel, held + 3)
+    click(qtbot, panel.cancel_button)
+    qtbot.waitUntil(lambda: panel.outcome is not None, timeout=20000)
+    assert not panel.worker.running
+    outcome = panel.outcome
+    assert outcome.status == "cancelled" and "cancelled" in panel.status_label.text()
+    assert outcome.steps >= held + 3
+    assert panel.save_button.isEnabled() and panel.use_button.isEnabled()
+    assert panel.start_button.isEnabled() and not panel.pause_button.isEnabled()
+    # Live internals: the first layers' filters and the probe's maps are on screen.
+    assert {"conv1 filters", "conv2 filters", "relu1 on the probe"} <= set(panel.views)
+    assert panel.views["conv1 filters"].array is not None
+    # The timeline holds every snapshot (0, 3, 6, ... and the kept weights), scrubbable.
+    steps = [v.step for v in panel.timeline]
+    assert steps[:3] == [0, 3, 6] and steps[-1] == outcome.steps
+    assert panel.slider.maximum() == len(steps) - 1
+    panel.slider.setValue(0)
+    assert panel.slider_label.text().startswith("step 0, epoch 0")
+    first = panel.views["conv1 filters"].array.copy()
+    panel.slider.setValue(panel.slider.maximum())
+    assert "(live)" in panel.slider_label.text()
+    assert not np.array_equal(first, panel.views["conv1 filters"].array)
+    # A cancelled run's weights are usable: the viewer switches to them.
+    click(qtbot, panel.use_button)
+    qtbot.waitUntil(lambda: window.model.labels == list(SHAPES), timeout=20000)
+    assert panel.saved_path is not None and panel.saved_path.is_file()
+    assert window.model.input_size == (32, 32)
+
+
+def test_a_finished_run_shows_results_and_exports(window, qtbot, shapes, tmp_path):
+    panel = open_panel(window, qtbot)
+    panel.data.set_kind("folder")
+    panel.data.path_edit.setText(str(shapes))
+    panel.epochs.setValue(3)
+    panel.start()
+    qtbot.waitUntil(lambda: panel.outcome is not None, timeout=30000)
+    assert panel.outcome.status == "finished"
+    table = panel.confusion
+    assert table.rowCount() == 3 and table.columnCount() == 4
+    total = sum(int(table.item(r, c).text()) for r in range(3) for c in range(3))
+    assert total == 18  # 20% of 30 per class held out
+    assert table.item(0, 3).text().endswith("%")
+    assert len(panel.curves.data["val_acc"][0]) == 3  # one validation point per epoch
+    assert panel.export(tmp_path / "t.mp4") and (tmp_path / "t.mp4").stat().st_size > 0
+    assert panel.export(tmp_path / "t.png") and cv2.imread(str(tmp_path / "t.png")) is not None
+    assert panel.save_to(tmp_path / "m.safetensors")
+    from models import load_model
+
+    assert load_model(checkpoint=tmp_path / "m.safetensors").labels == list(SHAPES)
+
+
+def test_record_snapshots_from_the_pad_and_bad_data_messages(window, qtbot, snapshots_env):
+    panel = open_panel(window, qtbot)
+    data = panel.data
+    data.set_kind("snapshots")
+    assert data.store.classes == []
+    click(qtbot, panel.start_button)
+    assert "no snapshot classes yet" in panel.status_label.text()
+    data.class_name.setText("one")
+    data.add_class()
+    window.pad.draw_example(1)
+    qtbot.mousePress(data.record_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(400)  # several timer ticks: the still pad is saved once
+    qtbot.mouseRelease(data.record_button, Qt.MouseButton.LeftButton)
+    window.pad.draw_example(7)
+    qtbot.mousePress(data.record_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseRelease(data.record_button, Qt.MouseButton.LeftButton)
+    assert data.store.counts() == {"one": 2}
+    assert sorted(p.name for p in (snapshots_env / "one").iterdir()) == ["00000.png", "00001.png"]
+    assert data.class_list.item(0).text() == "one  (2)"
+    click(qtbot, data.delete_last_button)
+    assert data.store.counts() == {"one": 1}
+    click(qtbot, panel.start_button)  # one class cannot train: said in plain words
+    qtbot.waitUntil(lambda: not panel.worker.running, timeout=10000)
+    qtbot.waitUntil(lambda: "only one class" in panel.status_label.text(), timeout=5000)
+    data.class_name.setText("two")
+    data.add_class()
+    click(qtbot, panel.start_button)  # an empty class
+    qtbot.waitUntil(
+        lambda: "'two' has no readable images" in panel.status_label.text(), timeout=10000
+    )
+    click(qtbot, data.delete_class_button)
+    assert "again" in panel.status_label.text() and "two" in data.store.classes
+    click(qtbot, data.delete_class_button)
+    assert data.store.classes == ["one"] and not (snapshots_env / "two").exists()
+
+
+def test_a_damaged_snapshot_folder_does_not_block_start_up(window, qtbot, snapshots_env):
+    snapshots_env.parent.mkdir(parents=True)
+    snapshots_env.write_text("a file where the folder should be")
+    panel = open_panel(window, qtbot)
+    panel.data.set_kind("snapshots")
+    assert panel.data.store.classes == []
+    assert "starting empty" in panel.status_label.text()
+
+
+def test_closing_the_window_cancels_and_joins_training(window, qtbot, shapes):
+    panel = open_panel(window, qtbot)
+    panel.data.set_kind("folder")
+    panel.data.path_edit.setText(str(shapes))
+    panel.epochs.setValue(300)
+    panel.start()
+    wait_steps(qtbot, panel, 2)
+    thread = panel.worker.thread
+    window.close()
+    assert not thread.is_alive()
+    assert panel.worker.control.cancelled
