@@ -1,0 +1,126 @@
+"""The Visualize dock on a real window (digit CNN, offscreen): short real jobs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import Qt
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNN_VIEWER_CACHE", str(tmp_path / "cache"))
+
+
+def wait_idle(qtbot, panel, timeout=60_000):
+    qtbot.waitUntil(lambda: not panel.job.busy and not panel._callbacks, timeout=timeout)
+
+
+def test_one_click_digit_shows_the_image_as_it_forms(qtbot, window):
+    panel = window.visualize_panel
+    window.actions_by_name["visualize"].trigger()
+    assert window.docks["visualize"].isVisible()
+    fv = panel.featurevis
+    assert fv.digit_row.isVisibleTo(panel)
+    previews = []
+    panel.job.preview.connect(lambda _g, image: previews.append(image))
+    fv.steps.setValue(64)
+    qtbot.mouseClick(fv.digit_buttons[4], Qt.MouseButton.LeftButton)
+    assert panel.bar.cancel.isVisible()
+    wait_idle(qtbot, panel)
+    assert len(previews) == 8  # every 8th of 64 steps
+    assert fv.result is not None and fv.view.image is fv.result.image
+    assert window.model.predict(fv.result.image, k=1)[0][0] == 4
+    assert "class 4" in fv.info.text() and "4: " in fv.info.text()
+    assert not panel.bar.cancel.isVisible()
+
+
+def test_cancel_stops_the_job(qtbot, window):
+    panel = window.visualize_panel
+    fv = panel.featurevis
+    fv.steps.setValue(5000)
+    fv.run_class(1)
+    qtbot.waitUntil(lambda: panel.bar.bar.value() > 2, timeout=10_000)
+    assert not panel.run("another", lambda h: None, lambda r: None)  # one job at a time
+    assert "still running" in panel.bar.text.text()
+    qtbot.mouseClick(panel.bar.cancel, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, panel, 10_000)
+    assert "cancelled" in panel.bar.text.text()
+    assert fv.result is None
+
+
+def test_unit_click_aims_the_tabs(qtbot, window):
+    panel = window.visualize_panel
+    window.layers_panel.unit_clicked.emit("conv2", 5)
+    fv = panel.featurevis
+    assert fv.layer_box.currentText() == "conv2" and fv.channel.value() == 5
+    assert fv.kind.currentData() == "channel"
+    assert panel.deepdream.layer_box.currentText() == "conv2"
+    fv.steps.setValue(40)
+    fv.run()
+    wait_idle(qtbot, panel)
+    assert fv.result.value > fv.result.start_value + 0.2
+
+
+def test_top_images_scan_then_cache(qtbot, window):
+    panel = window.visualize_panel
+    tab = panel.topimages
+    panel.tabs.setCurrentWidget(tab)
+    if tab.data.spec().kind != "digits":
+        pytest.skip("no digit data")
+    tab.data.limit.setValue(60)
+    for i in range(tab.layer_list.count()):
+        item = tab.layer_list.item(i)
+        item.setCheckState(Qt.CheckState.Checked if item.text() in ("conv1", "conv2")
+                           else Qt.CheckState.Unchecked)  # fmt: skip
+    tab.run()
+    wait_idle(qtbot, panel)
+    assert "scanned: 60 images" in tab.summary.text()
+    window.layers_panel.unit_clicked.emit("conv2", 3)
+    lt = tab.top.layers["conv2"]
+    assert tab.channel.value() == 3
+    assert np.array_equal(tab.cells[0][0].image, lt.crops[3, 0])
+    assert tab.cells[0][1].text().startswith(f"{lt.values[3, 0]:.2f}")
+    tab.run()
+    wait_idle(qtbot, panel)
+    assert "loaded from the cache" in tab.summary.text()
+
+
+def test_invariance_and_embedding_follow_the_input(qtbot, window):
+    panel = window.visualize_panel
+    window.draw_example()
+    qtbot.waitUntil(lambda: window.last_result is not None and bool(window.last_result.top),
+                    timeout=10_000)  # fmt: skip
+    shown = window.last_result
+    inv = panel.invariance
+    inv.count.setValue(9)
+    inv.run()
+    wait_idle(qtbot, panel)
+    r = inv.result
+    assert len(r.values) == 9 and r.classes[0] == shown.top[0][0]
+    np.testing.assert_allclose(r.probs[4], shown.probs, atol=1e-5)  # the identity, in the middle
+    assert len(inv.plot.listDataItems()) == len(r.classes)
+
+    window.actions_by_name["visualize"].trigger()
+    emb = panel.embedding
+    panel.tabs.setCurrentWidget(emb)
+    emb.data.limit.setValue(200)
+    emb.run()
+    wait_idle(qtbot, panel)
+    assert emb.embedding is not None and emb.table.rowCount() == 10
+    qtbot.waitUntil(lambda: len(emb.live.data) == 1, timeout=10_000)
+    first = (emb.live.data["x"][0], emb.live.data["y"][0])
+    window.draw_example()  # another digit: the star moves
+    qtbot.waitUntil(lambda: (emb.live.data["x"][0], emb.live.data["y"][0]) != first,
+                    timeout=10_000)  # fmt: skip
+    assert "nearest to the centres" in emb.nearest.text()
+
+
+def test_closing_the_window_stops_a_running_job(qtbot, window):
+    panel = window.visualize_panel
+    panel.featurevis.steps.setValue(5000)
+    panel.featurevis.run_class(3)
+    qtbot.waitUntil(lambda: panel.bar.bar.value() > 0, timeout=10_000)
+    thread = panel.job._thread
+    window.close()
+    assert not thread.is_alive()

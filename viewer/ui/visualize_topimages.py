@@ -1,0 +1,220 @@
+"""Visualize tab "Top images": scan data for the crops that excite each channel most."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from viewer.core.scan_data import DataSpec, default_digits_folder
+from viewer.core.sources import VIDEO_EXTENSIONS
+from viewer.core.topimages import scan
+from viewer.ui.visualize_jobs import ImageView
+
+
+class DataChooser(QWidget):
+    """Which images to scan: the validation digits, an image folder or a video."""
+
+    def __init__(self, videos: bool = True) -> None:
+        super().__init__()
+        self.box = QComboBox()
+        self.box.addItem("Validation digits", "digits")
+        self.box.addItem("Image folder…", "folder")
+        if videos:
+            self.box.addItem("Video file…", "video")
+        self.box.activated.connect(self._chosen)
+        self.path = str(default_digits_folder())
+        self.kind = "digits"
+        self.path_label = QLabel(self.path)
+        self.path_label.setObjectName("dim")
+        self.path_label.setWordWrap(True)
+        self.limit = QSpinBox()
+        self.limit.setRange(0, 1_000_000)
+        self.limit.setSpecialValueText("all")
+        self.limit.setValue(0)
+        self.limit.setToolTip("scan at most this many images (all when blank)")
+        self.every = QSpinBox()
+        self.every.setRange(1, 1000)
+        self.every.setToolTip("video: every n-th frame")
+        lay = QGridLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(QLabel("Data"), 0, 0)
+        lay.addWidget(self.box, 0, 1, 1, 3)
+        lay.addWidget(self.path_label, 1, 0, 1, 4)
+        lay.addWidget(QLabel("at most"), 2, 0)
+        lay.addWidget(self.limit, 2, 1)
+        lay.addWidget(QLabel("every"), 2, 2)
+        lay.addWidget(self.every, 2, 3)
+
+    def _chosen(self) -> None:
+        kind = self.box.currentData()
+        if kind == "digits":
+            self.set_data("digits", str(default_digits_folder()))
+        elif kind == "folder":
+            path = QFileDialog.getExistingDirectory(self, "Folder of images")
+            if path:
+                self.set_data("folder", path)
+        else:
+            pattern = " ".join(f"*.{e}" for e in VIDEO_EXTENSIONS)
+            path, _ = QFileDialog.getOpenFileName(self, "Video", "", f"Videos ({pattern})")
+            if path:
+                self.set_data("video", path)
+        self.box.setCurrentIndex(self.box.findData(self.kind))
+
+    def set_data(self, kind: str, path: str) -> None:
+        self.kind, self.path = kind, path
+        self.path_label.setText(path)
+        self.box.setCurrentIndex(self.box.findData(kind))
+
+    def spec(self) -> DataSpec:
+        spec = DataSpec(self.kind, self.path, self.limit.value() or None, self.every.value())
+        spec.check()
+        return spec
+
+
+class TopImagesTab(QWidget):
+    def __init__(self, panel) -> None:
+        super().__init__()
+        self.panel = panel
+        self.top = None
+        self.data = DataChooser()
+        self.layer_list = QListWidget()
+        self.layer_list.setToolTip("the layers to scan (tick them)")
+        self.scan_button = QPushButton("Scan")
+        self.scan_button.setToolTip(
+            "Find the top 9 crops per channel (cached: a rescan is instant)"
+        )
+        self.scan_button.clicked.connect(self.run)
+        left = QVBoxLayout()
+        left.addWidget(self.data)
+        left.addWidget(QLabel("Layers to scan"))
+        left.addWidget(self.layer_list, 1)
+        left.addWidget(self.scan_button)
+
+        self.show_layer = QComboBox()
+        self.show_layer.currentIndexChanged.connect(self.show_channel)
+        self.channel = QSpinBox()
+        self.channel.setRange(0, 0)
+        self.channel.valueChanged.connect(self.show_channel)
+        pick = QHBoxLayout()
+        for w in (QLabel("Show"), self.show_layer, QLabel("channel"), self.channel):
+            pick.addWidget(w)
+        pick.addStretch(1)
+        self.summary = QLabel("")
+        self.summary.setObjectName("dim")
+        grid = QGridLayout()
+        self.cells: list[tuple[ImageView, QLabel]] = []
+        for i in range(9):
+            view, caption = ImageView(72), QLabel("")
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            caption.setObjectName("dim")
+            cell = QVBoxLayout()
+            cell.setSpacing(0)
+            cell.addWidget(view, 1)
+            cell.addWidget(caption)
+            grid.addLayout(cell, i // 3, i % 3)
+            self.cells.append((view, caption))
+        right = QVBoxLayout()
+        right.addLayout(pick)
+        right.addWidget(self.summary)
+        right.addLayout(grid, 1)
+        lay = QHBoxLayout(self)
+        lay.addLayout(left, 1)
+        lay.addLayout(right, 2)
+
+    def model_changed(self, model) -> None:
+        self.top = None
+        self.layer_list.clear()
+        names = self.panel.layer_names()
+        for i, name in enumerate(names):
+            item = QListWidgetItem(name)
+            # the digit CNN scans every layer in a second; a big model: the first two
+            tick = model.is_digits or i < 2
+            item.setCheckState(Qt.CheckState.Checked if tick else Qt.CheckState.Unchecked)
+            self.layer_list.addItem(item)
+        if model.is_digits:
+            self.data.set_data("digits", str(default_digits_folder()))
+        self.show_layer.clear()
+        self.summary.setText("tick layers, choose data, then Scan")
+        self._clear_cells()
+
+    def checked_layers(self) -> list[str]:
+        items = [self.layer_list.item(i) for i in range(self.layer_list.count())]
+        return [it.text() for it in items if it.checkState() == Qt.CheckState.Checked]
+
+    def select_unit(self, layer: str, channel: int) -> None:
+        if self.top is not None and layer in self.top.layers:
+            self.show_layer.setCurrentText(layer)
+            self.channel.setValue(channel)
+            return
+        for i in range(self.layer_list.count()):
+            if self.layer_list.item(i).text() == layer:
+                self.layer_list.item(i).setCheckState(Qt.CheckState.Checked)
+
+    def run(self) -> None:
+        layers = self.checked_layers()
+        if not layers:
+            self.panel.bar.idle("tick at least one layer to scan")
+            return
+        try:
+            spec = self.data.spec()
+        except ValueError as exc:
+            self.panel.bar.idle(str(exc))
+            return
+        panel = self.panel
+        panel.run(
+            f"Top images ({len(layers)} layers)",
+            lambda h: scan(
+                panel.work_model(), layers, spec, on_progress=h.progress, should_stop=h.stopped
+            ),  # fmt: skip
+            self._done,
+        )
+
+    def _done(self, top) -> None:
+        self.top = top
+        how = "loaded from the cache" if top.from_cache else "scanned"
+        self.summary.setText(
+            f"{how}: {len(top.names)} images ({top.data}) in {top.seconds:.1f} s; "
+            "click a mosaic tile to show its channel"
+        )
+        self.show_layer.blockSignals(True)
+        self.show_layer.clear()
+        self.show_layer.addItems(list(top.layers))
+        self.show_layer.blockSignals(False)
+        self.show_channel()
+
+    def _clear_cells(self) -> None:
+        for view, caption in self.cells:
+            view.show_image(None)
+            caption.setText("")
+
+    def show_channel(self) -> None:
+        if self.top is None or self.show_layer.currentText() not in self.top.layers:
+            return
+        lt = self.top.layers[self.show_layer.currentText()]
+        self.channel.setRange(0, lt.values.shape[0] - 1)
+        c = self.channel.value()
+        self._clear_cells()
+        for j, (view, caption) in enumerate(self.cells[: lt.values.shape[1]]):
+            item = int(lt.items[c, j])
+            if item < 0:
+                continue
+            view.show_image(lt.crops[c, j])
+            name = Path(self.top.names[item]).name if item < len(self.top.names) else ""
+            caption.setText(f"{lt.values[c, j]:.2f}  {name[:28]}")
+            caption.setToolTip(
+                f"{self.top.names[item]} at map position {tuple(lt.positions[c, j])}"
+            )
