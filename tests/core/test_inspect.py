@@ -80,7 +80,11 @@ def _grad_region(module: nn.Module, x: torch.Tensor, layer: str, y: int, x_: int
     twin = model_copy(module)
     store = {}
     target = dict(twin.named_modules())[layer]
-    handle = target.register_forward_hook(lambda _m, _i, out: store.setdefault("out", out))
+
+    def keep(_m, _i, out) -> None:
+        store["out"] = out
+
+    handle = target.register_forward_hook(keep)
     try:
         x = x.clone().requires_grad_(True)
         with torch.enable_grad():

@@ -77,9 +77,21 @@ class Attribution:
 
 
 def model_copy(module: nn.Module) -> nn.Module:
-    """A deep copy in eval mode, frozen, with in-place ops off, for attribution work."""
-    twin = copy.deepcopy(module).eval()
+    """A deep copy in eval mode, frozen, with in-place ops off and no hooks, for work
+    beside the live engine (which may be adding and removing its hooks meanwhile: a copy
+    that raced one is simply made again)."""
+    for attempt in range(5):
+        try:
+            twin = copy.deepcopy(module)
+            break
+        except RuntimeError:  # a hook dict changed size while it was copied
+            if attempt == 4:
+                raise
+    twin.eval()
     for m in twin.modules():
+        for name, value in vars(m).items():
+            if name.startswith("_") and "hooks" in name and hasattr(value, "clear"):
+                value.clear()
         if getattr(m, "inplace", False):
             m.inplace = False
     for p in twin.parameters():

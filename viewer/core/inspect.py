@@ -21,13 +21,16 @@ _MAPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _MAPS_LOCK = threading.Lock()
 
 
-def network_map(model) -> NetworkMap:
-    """The NetworkMap of a LoadedModel, built on first use (one forward pass) and cached."""
+def network_map(model, module: nn.Module | None = None) -> NetworkMap:
+    """The NetworkMap of a LoadedModel (or of ``module``, a copy of its network), built on
+    first use (one forward pass) and cached."""
+    module = model.module if module is None else module
     with _MAPS_LOCK:
-        found = _MAPS.get(model.module)
+        found = _MAPS.get(module)
         if found is None:
-            found = NetworkMap(model.module, (model.channels, *model.input_size), model.device)
-            _MAPS[model.module] = found
+            device = next((p.device for p in module.parameters()), torch.device("cpu"))
+            found = NetworkMap(module, (model.channels, *model.input_size), device)
+            _MAPS[module] = found
         return found
 
 
@@ -40,8 +43,9 @@ class UnitProbe:
     returns the copies as numpy. Models that cannot be traced get no probe data.
     """
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, module: nn.Module | None = None) -> None:
         self.model = model
+        self.module = model.module if module is None else module  # the network it hooks
         self.layer: str | None = None
         self.map: NetworkMap | None = None
         self.failed = False
@@ -51,7 +55,7 @@ class UnitProbe:
     def arm(self, layer: str | None) -> UnitProbe:
         if self.map is None and not self.failed:
             try:
-                self.map = network_map(self.model)
+                self.map = network_map(self.model, self.module)
             except Exception:  # noqa: BLE001 - scripted or unusual models: no inspector data
                 self.failed = True
         self.layer = layer
@@ -73,7 +77,7 @@ class UnitProbe:
             return self
         try:
             if self.layer:
-                mod = resolve(self.model.module, [self.layer])[self.layer]
+                mod = resolve(self.module, [self.layer])[self.layer]
                 self._handles.append(mod.register_forward_hook(self._grab("output", False)))
                 chain = self.map.conv_chain(self.layer)
                 if chain is not None:
@@ -113,6 +117,16 @@ class UnitProbe:
             head_input=arr("head_input"),
             network_input=x.detach()[0].float().cpu().numpy().copy(),
         )
+
+
+def probe_once(model, module: nn.Module, layer: str | None, x: torch.Tensor) -> ProbeData | None:
+    """What the engine's probe records, for one input ``x`` (1 x C x H x W) run through
+    ``module``, a private copy of ``model.module`` (attribution.model_copy). Used for a
+    frozen frame, where the engine runs no more."""
+    probe = UnitProbe(model, module).arm(layer)
+    with probe, torch.no_grad():
+        module(x)
+    return probe.take(x)
 
 
 # ---- filters -----------------------------------------------------------------------------
