@@ -125,3 +125,14 @@ def test_deep_dream_cancel(digits):
         deep_dream(digits, draw_digit(1), "conv1", steps=10, should_stop=lambda: len(calls) > 3,
                    on_progress=calls.append)  # fmt: skip
     assert len(calls) == 4
+
+
+def test_deep_dream_uses_the_smaller_octaves(digits):
+    sizes = []
+    conv1 = digits.module.conv1
+    handle = conv1.register_forward_pre_hook(lambda _m, inp: sizes.append(inp[0].shape[-1]))
+    try:
+        deep_dream(digits, draw_digit(5), "conv2", steps=1, octaves=3, octave_scale=1.4)
+    finally:
+        handle.remove()
+    assert {20, 28} <= set(sizes)  # 28 / 1.4 = 20: a conv layer runs at any size

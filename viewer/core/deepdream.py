@@ -68,6 +68,8 @@ def deep_dream(
             act = act[:, channel]
         return act.pow(2).mean()
 
+    with torch.no_grad():
+        objective(base)  # at full size first: the tap learns where it may stop the pass
     sizes = []
     for size in _octave_sizes(model.input_size, octaves, octave_scale):
         if size != model.input_size:

@@ -147,10 +147,12 @@ def build_embedding(
         raise ValueError(f"{spec.describe()}: no image could be read")
     features = np.concatenate(chunks)
     classes = labels[kept] if labels is not None else np.concatenate(preds)
+    # the digit data's labels are digits, whatever classes the model has
+    names = model.labels if labels is None else [str(d) for d in range(10)]
     return embed(
         features,
         classes.astype(np.int64),
-        model.labels,
+        names,
         feats.layer,
         labels is not None,
     )

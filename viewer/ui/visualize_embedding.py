@@ -32,13 +32,14 @@ MAX_TABLE = 20  # classes in the distance table (the most frequent ones)
 
 
 class EmbeddingTab(QWidget):
-    live_ready = pyqtSignal(object, object)  # (model the features came from, features)
+    live_ready = pyqtSignal(object, object, object)  # window model, its reader, features
 
     def __init__(self, panel) -> None:
         super().__init__()
         self.panel = panel
         self.embedding = None
-        self._reader: FeatureReader | None = None
+        self._reader: FeatureReader | None = None  # on its own copy of the network
+        self._reader_of = None  # the window's model that copy was made from
         self._live_thread: threading.Thread | None = None
         self._pending = None
         self.live_ready.connect(self._live_done)
@@ -69,7 +70,7 @@ class EmbeddingTab(QWidget):
 
     def model_changed(self, model) -> None:
         self.embedding = None
-        self._reader = None
+        self._reader = self._reader_of = None
         self._pending = None
         self._trail = []
         self.plot.clear()
@@ -159,31 +160,32 @@ class EmbeddingTab(QWidget):
             self._pending = image  # the newest waits; older ones are dropped
             return
         model = self.panel.model
-        if self._reader is None or self._reader.model.labels is not model.labels:
-            self._reader = FeatureReader(work_copy(model))
-        reader = self._reader
+        reader = self._reader if self._reader_of is model else None
         self._live_thread = threading.Thread(
             target=self._project, args=(reader, model, image), name="embedding-live", daemon=True
         )
         self._live_thread.start()
 
     def _project(self, reader, model, image) -> None:
+        """In the live thread: (the first time) copy the network, then one forward pass."""
         try:
+            reader = reader or FeatureReader(work_copy(model))
             feats = reader.read_image(image)
         except Exception as exc:  # noqa: BLE001 - shown in the tab, never a console
             feats = exc
         try:
-            self.live_ready.emit(model, feats)
+            self.live_ready.emit(model, reader, feats)
         except RuntimeError:
             pass  # the tab is gone
 
-    def _live_done(self, model, feats) -> None:
+    def _live_done(self, model, reader, feats) -> None:
         pending, self._pending = self._pending, None
         emb = self.embedding
-        if emb is not None and model is self.panel.model:
-            if isinstance(feats, Exception):
+        if model is self.panel.model:
+            self._reader, self._reader_of = reader, model
+            if emb is not None and isinstance(feats, Exception):
                 self.nearest.setText(f"cannot place the input: {feats}")
-            else:
+            elif emb is not None:
                 self._place(emb, feats)
         if pending is not None and self.isVisible():
             self._live_thread = None
