@@ -12,6 +12,7 @@ from PyQt6.QtWidgets import (
     QComboBox,
     QHeaderView,
     QLabel,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -31,8 +32,13 @@ def _table(headers: list[str]) -> QTableWidget:
     t.verticalHeader().hide()
     t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    t.horizontalHeader().setStretchLastSection(True)
+    header = t.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # names are cut, not numbers
+    t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 6)
+    t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    t.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    t.setWordWrap(False)
     return t
 
 
@@ -53,7 +59,7 @@ def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
         table.rowHeight(r) for r in range(table.rowCount())))  # fmt: skip
 
 
-class AnswerPanel(QWidget):
+class AnswerPanel(QScrollArea):
     """``show_answer(logits, head_input, head, labels)`` after each result."""
 
     unit_requested = pyqtSignal(str, int, object)  # layer, channel, (y, x) or None
@@ -77,7 +83,8 @@ class AnswerPanel(QWidget):
         self.note = QLabel()
         self.note.setObjectName("dim")
         self.note.setWordWrap(True)
-        v = QVBoxLayout(self)
+        inner = QWidget()
+        v = QVBoxLayout(inner)
         v.addWidget(QLabel("<b>Logits and softmax</b>"))
         v.addWidget(self.logit_table)
         v.addWidget(self.softmax_label)
@@ -87,6 +94,8 @@ class AnswerPanel(QWidget):
         v.addWidget(self.parts_table)
         v.addWidget(self.note)
         v.addStretch(1)
+        self.setWidget(inner)
+        self.setWidgetResizable(True)
         self._logits: np.ndarray | None = None
         self._head_input: np.ndarray | None = None
 
