@@ -26,7 +26,7 @@ class ArchOptions:
 
     arch: str = "small"
     channels: list[int] = field(default_factory=lambda: [8, 16])
-    kernel_size: int = 3
+    kernel_size: int = 5
     stride: int = 1
     padding: int | None = None
     activation: str = "relu"

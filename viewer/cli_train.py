@@ -55,6 +55,9 @@ def add_train_options(train: argparse.ArgumentParser, add_device, input_size) ->
     train.add_argument("--epochs", type=_positive, default=None, help="default 10 (digits 40)")
     train.add_argument("--seed", type=int, default=0, help="same seed, same result")
     add_device(train)
+    train.add_argument(
+        "--threads", type=_positive, default=None, help="torch CPU threads (default: torch's)"
+    )
     g = train.add_argument_group("architecture (not for 'digits')")
     g.add_argument(
         "--arch",
@@ -70,7 +73,7 @@ def add_train_options(train: argparse.ArgumentParser, add_device, input_size) ->
         help="channels of each conv block; their count is the number of blocks (default 8,16)",
     )
     g.add_argument("--blocks", type=_positive, default=None, help="conv blocks: 8, 16, 32, ...")
-    g.add_argument("--kernel", type=_positive, default=3, help="kernel size (default 3)")
+    g.add_argument("--kernel", type=_positive, default=5, help="kernel size (default 5)")
     g.add_argument("--stride", type=_positive, default=1)
     g.add_argument("--padding", type=int, default=None, help="default: kernel // 2")
     g.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
@@ -110,7 +113,19 @@ def add_train_options(train: argparse.ArgumentParser, add_device, input_size) ->
     )
 
 
+STUDIO_OPTIONS = ("arch", "conv_channels", "blocks", "kernel", "stride", "padding", "activation",
+                  "pool", "hidden", "input_size", "input_channels", "no_pretrained", "train_all",
+                  "batch_size", "lr", "augment", "val_fraction", "timeline")  # fmt: skip
+DEFAULTS = {"arch": "small", "kernel": 5, "stride": 1, "activation": "relu", "pool": "max",
+            "hidden": 64, "no_pretrained": False, "train_all": False, "batch_size": 32,
+            "lr": 5e-3, "augment": False, "val_fraction": 0.2}  # fmt: skip
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.recipe == "digits":
         return _train_digits(args)
     return _train_studio(args)
@@ -232,6 +247,10 @@ def _train_digits(args: argparse.Namespace) -> int:
     from models.mnist import DataError
 
     epochs = args.epochs or 40
+    studio_only = [n for n in STUDIO_OPTIONS if getattr(args, n) != DEFAULTS.get(n)]
+    if studio_only:
+        names = ", ".join("--" + n.replace("_", "-") for n in studio_only)
+        return _fail(f"{names}: not for 'train digits' (its recipe is fixed); drop 'digits'")
     if Path(args.out).is_dir():
         return _fail(f"--out {args.out} is a folder; give the checkpoint file to write")
     bar = tqdm(total=epochs, unit="epoch", desc="training digits", dynamic_ncols=True)

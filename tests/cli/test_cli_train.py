@@ -122,3 +122,11 @@ def test_bad_data_and_options_get_plain_messages(capsys, tmp_path, make, argv, m
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_train_digits_refuses_studio_options(capsys, tmp_path):
+    argv = ["train", "digits", "--data", str(tmp_path), "--out", str(tmp_path / "o.safetensors"),
+            "--arch", "resnet18", "--kernel", "3"]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "--arch, --kernel: not for 'train digits'" in err

@@ -34,7 +34,7 @@ def shapes_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(shapes_dir, one_thread):
-    prepared = prepare(shapes_dir, ArchOptions(channels=[8, 16]), seed=0)
+    prepared = prepare(shapes_dir, ArchOptions(channels=[8, 16], kernel_size=5), seed=0)
     initial = prepared.built.module.conv1.weight.detach().clone()
     settings = TrainSettings(epochs=10, batch_size=16, lr=5e-3, snapshot_every=10)
     snaps = []
@@ -86,7 +86,7 @@ def test_filters_change_and_the_timeline_holds_its_snapshots(trained):
     assert [s.step for s in snaps] == steps  # every snapshot was also reported live
     first, last = outcome.timeline[0], outcome.timeline[-1]
     assert set(first.filters) == {"conv1", "conv2"} and set(first.maps) == {"relu1", "relu2"}
-    assert first.filters["conv1"].shape == (8, 3, 3, 3)
+    assert first.filters["conv1"].shape == (8, 3, 5, 5)
     assert first.maps["relu1"].shape == (8, 32, 32)
     np.testing.assert_allclose(first.filters["conv1"], initial.numpy())
     assert not np.allclose(first.filters["conv1"], last.filters["conv1"])
@@ -109,8 +109,8 @@ def test_timeline_exports(trained, tmp_path):
     image = cv2.imread(str(png))
     assert image.shape == strip(outcome.timeline, "conv1", 5).shape[:2] + (3,)
     grid = filter_grid(outcome.timeline[-1].filters["conv2"])  # 16 filters x 8 inputs
-    assert grid.shape == (8 * 13 + 1, 16 * 13 + 1, 3)
-    assert filter_grid(outcome.timeline[-1].filters["conv1"]).shape == (2 * 13 + 1, 4 * 13 + 1, 3)
+    assert grid.shape == (8 * 16 + 1, 16 * 16 + 1, 3)  # 5x5 tiles drawn 3x: 15 px + gap
+    assert filter_grid(outcome.timeline[-1].filters["conv1"]).shape == (2 * 16 + 1, 4 * 16 + 1, 3)
 
 
 def test_same_seed_same_weights(shapes_dir, one_thread):

@@ -36,6 +36,7 @@ from viewer.ui.train_data import DataChooser, snapshots_root
 from viewer.ui.train_views import ArrayView, ConfusionView, CurvesView
 from viewer.ui.train_worker import SnapshotView, TrainRequest, TrainWorker
 
+MAX_TIMELINE = 400  # snapshots kept for scrubbing and export
 ARCHS = [
     ("small CNN", "small"),
     ("resnet18 (fine-tune)", "resnet18"),
@@ -150,7 +151,7 @@ class TrainPanel(QWidget):
         form.addRow("network", self.arch_box)
         self.blocks = _spin(1, 5, 2, "conv blocks: conv, activation, pooling")
         self.first_channels = _spin(1, 64, 8, "filters in block 1; each next block doubles")
-        self.kernel = _spin(1, 9, 3, "filter size (pixels)")
+        self.kernel = _spin(1, 9, 5, "filter size (pixels)")
         self.stride = _spin(1, 4, 1)
         self.padding = _spin(-1, 8, -1, "-1: kernel // 2 (keeps the map size)")
         self.padding.setSpecialValueText("auto")
@@ -167,7 +168,7 @@ class TrainPanel(QWidget):
         self.pretrained.setChecked(True)
         self.small_rows = [self.blocks, self.first_channels, self.kernel, self.stride]
         self.small_rows += [self.padding, self.activation, self.pool, self.gray]
-        for label, w in [("blocks", self.blocks), ("channels", self.first_channels),
+        for label, w in [("blocks", self.blocks), ("filters (block 1)", self.first_channels),
                          ("kernel", self.kernel), ("stride", self.stride),
                          ("padding", self.padding), ("activation", self.activation),
                          ("pooling", self.pool), ("input size", self.input_side)]:  # fmt: skip
@@ -377,6 +378,9 @@ class TrainPanel(QWidget):
     def _snapshot(self, view: SnapshotView) -> None:
         follow = self.slider.value() >= len(self.timeline) - 1
         self.timeline.append(view)
+        if len(self.timeline) > MAX_TIMELINE:  # long runs: keep every other, and the newest
+            self.timeline = self.timeline[:-1:2] + [view]
+            follow = True
         self.slider.setRange(0, len(self.timeline) - 1)
         self.video_button.setEnabled(True)
         self.strip_button.setEnabled(True)
