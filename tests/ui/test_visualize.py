@@ -79,8 +79,11 @@ def test_top_images_scan_then_cache(qtbot, window):
     window.layers_panel.unit_clicked.emit("conv2", 3)
     lt = tab.top.layers["conv2"]
     assert tab.channel.value() == 3
-    assert np.array_equal(tab.cells[0][0].image, lt.crops[3, 0])
-    assert tab.cells[0][1].text().startswith(f"{lt.values[3, 0]:.2f}")
+    h, w = lt.crops.shape[2:4]
+    assert tab.mosaic.image.shape == (3 * h + 2, 3 * w + 2)  # 3 x 3 crops, 1-pixel gaps
+    assert np.array_equal(tab.mosaic.image[:h, :w], lt.crops[3, 0])
+    assert np.array_equal(tab.mosaic.image[-h:, -w:], lt.crops[3, 8])
+    assert tab.captions.text().startswith(f"1. {lt.values[3, 0]:.2f}")
     tab.run()
     wait_idle(qtbot, panel)
     assert "loaded from the cache" in tab.summary.text()
@@ -124,3 +127,21 @@ def test_closing_the_window_stops_a_running_job(qtbot, window):
     thread = panel.job._thread
     window.close()
     assert not thread.is_alive()
+
+
+def test_a_new_model_cancels_the_job_and_resets_the_tabs(qtbot, window):
+    from viewer.core.options import ModelOptions
+
+    panel = window.visualize_panel
+    old = window.model
+    panel.featurevis.steps.setValue(5000)
+    panel.featurevis.run_class(6)
+    qtbot.waitUntil(lambda: panel.bar.bar.value() > 0, timeout=10_000)
+    window.load_model(ModelOptions(model="resnet18", weights="none", input_size=(64, 64)))
+    qtbot.waitUntil(lambda: window.model is not old, timeout=60_000)
+    wait_idle(qtbot, panel, 10_000)
+    assert "the model changed" in panel.bar.text.text()
+    assert panel.featurevis.result is None
+    assert not panel.featurevis.digit_row.isVisibleTo(panel)  # no digit buttons for resnet
+    assert panel.featurevis.class_box.count() == 1000
+    assert panel.topimages.layer_list.item(0).text() == window.engine.layers[0]

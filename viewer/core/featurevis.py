@@ -125,7 +125,7 @@ class _Image:
         spec = torch.view_as_complex(self.p) * self.spectrum_scale
         x = torch.fft.irfft2(spec, s=(h, w), norm="ortho")
         if self.channels == 3:
-            x = torch.einsum("ij,bjhw->bihw", _COLOR_SQRT, x)
+            x = torch.einsum("ij,bjhw->bihw", _COLOR_SQRT.to(x), x)
         return torch.sigmoid(x - (2.0 if self.channels == 1 else 0.0))
 
     @torch.no_grad()

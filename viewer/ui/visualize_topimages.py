@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QComboBox,
@@ -115,22 +116,18 @@ class TopImagesTab(QWidget):
         pick.addStretch(1)
         self.summary = QLabel("")
         self.summary.setObjectName("dim")
-        grid = QGridLayout()
-        self.cells: list[tuple[ImageView, QLabel]] = []
-        for i in range(9):
-            view, caption = ImageView(72), QLabel("")
-            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            caption.setObjectName("dim")
-            cell = QVBoxLayout()
-            cell.setSpacing(0)
-            cell.addWidget(view, 1)
-            cell.addWidget(caption)
-            grid.addLayout(cell, i // 3, i % 3)
-            self.cells.append((view, caption))
+        self.mosaic = ImageView(240)
+        self.mosaic.setToolTip("the 9 crops that excite this channel most, best at the top left")
+        self.captions = QLabel("")
+        self.captions.setObjectName("dim")
+        self.captions.setMinimumWidth(240)
+        shown = QHBoxLayout()
+        shown.addWidget(self.mosaic, 1)
+        shown.addWidget(self.captions)
         right = QVBoxLayout()
         right.addLayout(pick)
         right.addWidget(self.summary)
-        right.addLayout(grid, 1)
+        right.addLayout(shown, 1)
         lay = QHBoxLayout(self)
         lay.addLayout(left, 1)
         lay.addLayout(right, 2)
@@ -197,9 +194,8 @@ class TopImagesTab(QWidget):
         self.show_channel()
 
     def _clear_cells(self) -> None:
-        for view, caption in self.cells:
-            view.show_image(None)
-            caption.setText("")
+        self.mosaic.show_image(None)
+        self.captions.setText("")
 
     def show_channel(self) -> None:
         if self.top is None or self.show_layer.currentText() not in self.top.layers:
@@ -207,14 +203,24 @@ class TopImagesTab(QWidget):
         lt = self.top.layers[self.show_layer.currentText()]
         self.channel.setRange(0, lt.values.shape[0] - 1)
         c = self.channel.value()
-        self._clear_cells()
-        for j, (view, caption) in enumerate(self.cells[: lt.values.shape[1]]):
-            item = int(lt.items[c, j])
-            if item < 0:
-                continue
-            view.show_image(lt.crops[c, j])
-            name = Path(self.top.names[item]).name if item < len(self.top.names) else ""
-            caption.setText(f"{lt.values[c, j]:.2f}  {name[:28]}")
-            caption.setToolTip(
-                f"{self.top.names[item]} at map position {tuple(lt.positions[c, j])}"
-            )
+        kept = [j for j in range(lt.values.shape[1]) if lt.items[c, j] >= 0]
+        self.mosaic.show_image(tile(lt.crops[c, kept]))
+        lines = []
+        for n, j in enumerate(kept, start=1):
+            name = self.top.names[int(lt.items[c, j])]
+            y, x = lt.positions[c, j]
+            lines.append(f"{n}. {lt.values[c, j]:.2f}  {Path(name).name[:30]}  at ({y}, {x})")
+        self.captions.setText("\n".join(lines))
+
+
+def tile(crops: np.ndarray, cols: int = 3, gap: int = 1) -> np.ndarray | None:
+    """K crops (K x h x w [x 3] uint8) -> one image, ``cols`` per row, gaps in gray."""
+    if len(crops) == 0:
+        return None
+    k, h, w = crops.shape[:3]
+    rows = -(-k // cols)
+    out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap, *crops.shape[3:]), 80, np.uint8)
+    for i, crop in enumerate(crops):
+        r, c = divmod(i, cols)
+        out[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = crop
+    return out
