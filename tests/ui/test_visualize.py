@@ -145,3 +145,23 @@ def test_a_new_model_cancels_the_job_and_resets_the_tabs(qtbot, window):
     assert not panel.featurevis.digit_row.isVisibleTo(panel)  # no digit buttons for resnet
     assert panel.featurevis.class_box.count() == 1000
     assert panel.topimages.layer_list.item(0).text() == window.engine.layers[0]
+
+
+def test_work_copy_leaves_the_engines_hooks_behind(digits_model):
+    import torch
+
+    from viewer.ui.visualize_jobs import work_copy
+
+    seen = []
+    handle = digits_model.module.conv2.register_forward_hook(lambda *a: seen.append(1))
+    try:
+        copy = work_copy(digits_model)
+        with torch.no_grad():
+            copy.module(torch.zeros(1, 1, 28, 28))
+    finally:
+        handle.remove()
+    assert seen == []  # the original's hook did not come along
+    assert copy.module is not digits_model.module and copy.labels == digits_model.labels
+    for (name, a), b in zip(digits_model.module.state_dict().items(),
+                            copy.module.state_dict().values(), strict=True):  # fmt: skip
+        assert torch.equal(a, b), name

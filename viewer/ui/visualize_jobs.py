@@ -23,8 +23,19 @@ from viewer.core.featurevis import Cancelled
 
 
 def work_copy(model: LoadedModel) -> LoadedModel:
-    """The same model with its own module (deep copy), for a worker thread."""
-    return dataclasses.replace(model, module=copy.deepcopy(model.module))
+    """The same model with its own module (deep copy), for a worker thread.
+
+    The inference thread may have hooks on the module at this moment (its recorder);
+    the copy gets empty hook tables instead of copies of those (the memo hands deepcopy
+    a fresh dict for each), so the engine's hooks never fire in a job's passes."""
+    memo: dict[int, object] = {}
+    for m in model.module.modules():
+        for name, value in vars(m).items():
+            if name.endswith(("hooks", "hooks_with_kwargs", "hooks_always_called")) and isinstance(
+                value, dict
+            ):
+                memo[id(value)] = type(value)()
+    return dataclasses.replace(model, module=copy.deepcopy(model.module, memo))
 
 
 class Job(QObject):
