@@ -22,7 +22,8 @@ AUX_MODELS = ("googlenet", "inception_v3")  # built without their training-only 
 class ArchOptions:
     """What to build. ``arch``: 'small' or a torchvision classification model name.
     ``input_size``/``in_channels`` None: 28 x 28 gray for MNIST, else 32 x 32 RGB for the
-    small CNN and the weights' own size for torchvision. ``padding`` None: kernel // 2."""
+    small CNN and the weights' own size for torchvision. ``padding`` None: kernel // 2
+    (same-size maps for odd kernels)."""
 
     arch: str = "small"
     channels: list[int] = field(default_factory=lambda: [8, 16])
@@ -145,7 +146,12 @@ def _build_torchvision(o: ArchOptions, num_classes, on_download, should_cancel) 
             module.load_state_dict(fits, strict=False)
             notes.append(f"pretrained {spec} backbone; a new {num_classes}-class head")
         except (WeightsUnavailable, OSError, RuntimeError) as exc:
-            notes.append(f"pretrained weights unavailable ({str(exc)[:160]}); random backbone")
+            why = str(exc).split(". Without a network")[0]
+            notes.append(
+                f"no pretrained weights ({why}); the backbone is random, so its features are "
+                "too: expect weak accuracy unless every layer trains (--train-all; in the "
+                "window, untick 'train only the head')"
+            )
     else:
         notes.append("random backbone (no pretrained weights asked for)")
     frozen: list[nn.Module] = []

@@ -171,3 +171,22 @@ def test_closing_the_window_cancels_and_joins_training(window, qtbot, shapes):
     window.close()
     assert not thread.is_alive()
     assert panel.worker.control.cancelled
+
+
+def test_network_options_map_to_the_architecture(window, qtbot):
+    panel = open_panel(window, qtbot)
+    panel.blocks.setValue(3)
+    panel.first_channels.setValue(4)
+    panel.kernel.setValue(3)
+    panel.padding.setValue(0)
+    panel.activation.setCurrentText("gelu")
+    panel.pool.setCurrentText("avg")
+    panel.gray.setChecked(True)
+    a = panel.arch_options()
+    assert (a.arch, a.channels, a.kernel_size, a.padding) == ("small", [4, 8, 16], 3, 0)
+    assert (a.activation, a.pool, a.in_channels, a.input_size) == ("gelu", "avg", 1, None)
+    panel.arch_box.setCurrentIndex(panel.arch_box.findData("resnet18"))
+    assert not panel.blocks.isEnabled() and panel.freeze.isEnabled()
+    panel.freeze.setChecked(False)
+    a = panel.arch_options()
+    assert (a.arch, a.input_size, a.in_channels, a.freeze) == ("resnet18", (128, 128), None, False)

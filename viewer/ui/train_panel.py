@@ -166,6 +166,8 @@ class TrainPanel(QWidget):
         self.gray = QCheckBox("gray input (1 channel)")
         self.pretrained = QCheckBox("pretrained backbone (download once)")
         self.pretrained.setChecked(True)
+        self.freeze = QCheckBox("train only the head (backbone frozen)")
+        self.freeze.setChecked(True)
         self.small_rows = [self.blocks, self.first_channels, self.kernel, self.stride]
         self.small_rows += [self.padding, self.activation, self.pool, self.gray]
         for label, w in [("blocks", self.blocks), ("filters (block 1)", self.first_channels),
@@ -175,6 +177,7 @@ class TrainPanel(QWidget):
             form.addRow(label, w)
         form.addRow(self.gray)
         form.addRow(self.pretrained)
+        form.addRow(self.freeze)
         self._arch_changed()
         return page
 
@@ -238,6 +241,7 @@ class TrainPanel(QWidget):
         for w in self.small_rows:
             w.setEnabled(small)
         self.pretrained.setEnabled(not small)
+        self.freeze.setEnabled(not small)
 
     def arch_options(self) -> ArchOptions:
         side = self.input_side.value()
@@ -255,6 +259,7 @@ class TrainPanel(QWidget):
             input_size=size,
             in_channels=(1 if self.gray.isChecked() else 3) if small else None,
             pretrained=self.pretrained.isChecked(),
+            freeze=self.freeze.isChecked(),
         )
 
     def train_settings(self) -> TrainSettings:
