@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PyQt6.QtCore import Qt
@@ -16,7 +17,7 @@ def wait_idle(qtbot, panel, timeout=60_000):
     qtbot.waitUntil(lambda: not panel.job.busy and not panel._callbacks, timeout=timeout)
 
 
-def test_one_click_digit_shows_the_image_as_it_forms(qtbot, window):
+def test_one_click_digit_shows_the_image_as_it_forms(qtbot, window, tmp_path):
     panel = window.visualize_panel
     window.actions_by_name["visualize"].trigger()
     assert window.docks["visualize"].isVisible()
@@ -33,6 +34,12 @@ def test_one_click_digit_shows_the_image_as_it_forms(qtbot, window):
     assert window.model.predict(fv.result.image, k=1)[0][0] == 4
     assert "class 4" in fv.info.text() and "4: " in fv.info.text()
     assert not panel.bar.cancel.isVisible()
+    from viewer.ui.visualize_featurevis import save_image
+
+    out = tmp_path / "four.png"
+    assert save_image(fv.view.image, str(out)) == f"saved {out}"
+    assert np.array_equal(cv2.imread(str(out), cv2.IMREAD_UNCHANGED), fv.result.image)
+    assert "could not write" in save_image(fv.view.image, str(tmp_path / "no" / "x.png"))
 
 
 def test_cancel_stops_the_job(qtbot, window):

@@ -7,6 +7,7 @@ import numpy as np
 from PyQt6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -33,6 +34,30 @@ def _spin(lo: int, hi: int, value: int, tip: str = "", special: str = "") -> QSp
     if special:
         s.setSpecialValueText(special)
     return s
+
+
+def save_image(image: np.ndarray | None, path: str) -> str:
+    """Write ``image`` (uint8 gray or RGB) to ``path``; returns a status line."""
+    import cv2
+
+    if image is None:
+        return "nothing to save yet: run it first"
+    bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok = cv2.imwrite(path, bgr)
+    return f"saved {path}" if ok else f"could not write {path} (a .png in a folder you can write?)"
+
+
+def save_button(tab: QWidget, image_of, default_name: str) -> QPushButton:
+    """A "Save PNG…" button for the image ``image_of()`` returns."""
+    button = QPushButton("Save PNG…")
+
+    def save() -> None:
+        path, _ = QFileDialog.getSaveFileName(tab, "Save image", default_name, "PNG (*.png)")
+        if path:
+            tab.panel.bar.idle(save_image(image_of(), path))
+
+    button.clicked.connect(save)
+    return button
 
 
 def _info_label() -> QLabel:
@@ -99,7 +124,11 @@ class FeatureVisTab(QWidget):
         for w in (QLabel("steps"), self.steps, QLabel("seed"), self.seed, self.param):
             opts.addWidget(w)
         form.addRow("Options", opts)
-        form.addRow("", self.run_button)
+        self.save_button = save_button(self, lambda: self.view.image, "feature-vis.png")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button, 1)
+        buttons.addWidget(self.save_button)
+        form.addRow("", buttons)
         self.view = ImageView()
         self.info = _info_label()
         left = QVBoxLayout()
@@ -229,7 +258,9 @@ class DeepDreamTab(QWidget):
             form.addWidget(QLabel(text), r, 0)
             form.addWidget(w, r, 1)
         form.addWidget(self.run_button, 5, 0, 1, 2)
-        form.setRowStretch(6, 1)
+        self.save_button = save_button(self, lambda: self.after.image, "deepdream.png")
+        form.addWidget(self.save_button, 6, 0, 1, 2)
+        form.setRowStretch(7, 1)
         self.before = ImageView()
         self.after = ImageView()
         lay = QHBoxLayout(self)
