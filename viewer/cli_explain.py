@@ -65,7 +65,7 @@ def cmd_explain(args: argparse.Namespace, load, fail) -> int:
 
     from models.drawing import center_digit
     from models.images import InputError, read_image
-    from viewer.core.attribution import METHODS, attribute, baseline_for, model_copy
+    from viewer.core.attribution import BATCH, METHODS, attribute, baseline_for, model_copy
     from viewer.core.recorder import LayerNotFound
 
     out = Path(args.out)
@@ -111,6 +111,7 @@ def cmd_explain(args: argparse.Namespace, load, fail) -> int:
     print(
         f"{METHODS[args.method].title} for class {target} '{model.labels[target]}' "
         f"(p = {prob:.3f}){where}: {result.seconds * 1000:.1f} ms, {result.passes} forward "
-        f"passes; map {result.raw.shape[0]} x {result.raw.shape[1]} -> {out}"
+        f"call(s) of up to {BATCH} images; map {result.raw.shape[0]} x {result.raw.shape[1]} "
+        f"-> {out}"
     )
     return 0

@@ -161,8 +161,9 @@ class InspectorPanel(QScrollArea):
         self.map_view.set_images(colorize(scaled, self.lut))
         h, w = plane.shape
         side = 220
-        self.map_view.setFixedSize(side if w >= h else max(8, side * w // h),
-                                   side if h >= w else max(8, side * h // w))  # fmt: skip
+        # a vector is a strip: at least 16 px tall so its cells can be pointed at
+        self.map_view.setFixedSize(side if w >= h else max(16, side * w // h),
+                                   side if h >= w else max(16, side * h // w))  # fmt: skip
         if spatial:
             pos = self.hover or self.pinned or np.unravel_index(int(plane.argmax()), plane.shape)
             y, x = int(pos[0]), int(pos[1])

@@ -21,7 +21,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from viewer.core.attribution import METHODS, attribute, baseline_for, model_copy
+from viewer.core.attribution import BATCH, METHODS, attribute, baseline_for, model_copy
 from viewer.core.colormaps import colorize, heat_lut
 from viewer.ui.background_job import BackgroundJob
 from viewer.ui.pixel_view import PixelView
@@ -80,7 +80,7 @@ class SaliencyPanel(QWidget):
         self.caption = QLabel("runs on the frozen frame (R freezes it)")
         self.caption.setWordWrap(True)
         self.cost_table = QTableWidget(len(METHODS), 3)
-        self.cost_table.setHorizontalHeaderLabels(["method", "cost (ms)", "passes"])
+        self.cost_table.setHorizontalHeaderLabels(["method", "cost (ms)", "forward calls"])
         self.cost_table.verticalHeader().hide()
         self.cost_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         for r, m in enumerate(METHODS.values()):
@@ -229,7 +229,7 @@ class SaliencyPanel(QWidget):
         sign = " (positive part shown)" if METHODS[a.method].signed else ""
         self.caption.setText(
             f"<b>{METHODS[a.method].title}</b> for '{name}' (class {a.target}){where}: "
-            f"{a.seconds * 1000:.0f} ms, {a.passes} forward pass(es){sign}"
+            f"{a.seconds * 1000:.0f} ms, {a.passes} forward call(s) of up to {BATCH} images{sign}"
         )
 
     def _show_costs(self) -> None:
