@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         # Features (viewer/ui/features.py) hook in here; all called in the GUI thread.
         self.result_listeners: list = []  # callback(result) after each shown result
         self.model_listeners: list = []  # callback(model) after a model or engine change
+        self.shutdown_listeners: list = []  # callback(timeout): stop and join your threads
         self.docks: dict[str, QDockWidget] = {}
         self.last_error = ""  # the last message shown in an error box (for tests, too)
         self.loader = ModelLoader(self)
@@ -621,6 +622,8 @@ class MainWindow(QMainWindow):
     def shutdown(self, timeout: float = 1.0) -> None:
         """Stop the source and the inference thread; each wait is bounded by ``timeout``."""
         self.loader.cancel()
+        for listener in list(self.shutdown_listeners):
+            listener(timeout)
         self._stop_source()
         self.worker.stop()
         self.worker.join(timeout)
