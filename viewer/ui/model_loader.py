@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QCoreApplication, QObject, pyqtSignal
 
 from models import CheckpointError
 from models.registry import WeightsUnavailable
@@ -25,6 +25,8 @@ class ModelLoader(QObject):
     Engine); its return value is the payload of ``loaded``.
     """
 
+    QUIT_JOIN_S = 1.5  # at application quit, wait this long for a load to stop
+
     progress = pyqtSignal(int, int, str)
     loaded = pyqtSignal(object)
     failed = pyqtSignal(str, str)  # kind: "offline", "checkpoint", "error", "cancelled"
@@ -33,6 +35,9 @@ class ModelLoader(QObject):
         super().__init__(parent)
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
+        app = QCoreApplication.instance()
+        if app is not None:  # a load must not outlive the event loop (it emits signals)
+            app.aboutToQuit.connect(self._stop_for_quit)
 
     @property
     def busy(self) -> bool:
@@ -41,12 +46,28 @@ class ModelLoader(QObject):
     def cancel(self) -> None:
         self._cancel.set()
 
+    def wait(self, timeout: float) -> bool:
+        """Join the loading thread for at most ``timeout`` s; True if none is running.
+        A cancelled load stops at its next step (download chunk, build, warm-up)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(max(0.0, timeout))
+        return not self.busy
+
+    def _stop_for_quit(self) -> None:
+        self.cancel()
+        self.wait(self.QUIT_JOIN_S)
+
     def start(self, options: ModelOptions, build: Callable[[object], object]) -> None:
         self._cancel.clear()
         self._thread = threading.Thread(
             target=self._run, args=(options, build), name="model-loader", daemon=True
         )
         self._thread.start()
+
+    def _check_cancel(self) -> None:
+        if self._cancel.is_set():
+            raise DownloadCancelled("cancelled")  # ends the load the same way
 
     def _run(self, options: ModelOptions, build: Callable[[object], object]) -> None:
         label = options.checkpoint or options.model
@@ -59,8 +80,10 @@ class ModelLoader(QObject):
                     on_progress=lambda d, t: self.progress.emit(d, t, f"downloading {label}"),
                     should_cancel=self._cancel.is_set,
                 )
+            self._check_cancel()
             self.progress.emit(0, 0, f"loading {label}")
             model = options.load()
+            self._check_cancel()
             self.progress.emit(0, 0, f"warming up {label}")
             payload = build(model)
         except DownloadCancelled:
