@@ -1,28 +1,13 @@
 """The training studio in the window: a bottom dock "Train" (Ctrl+T, menu Train).
 
-Closing the window cancels a running training and joins its thread with a bound.
+The window's shutdown (on close) cancels a running training and joins its thread with
+the window's bound.
 """
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QEvent, QObject
-
 ORDER = 20
 DOCK_H = 360  # pixels
-JOIN_S = 5.0  # how long closing the window waits for the training thread
-
-
-class _CloseWatch(QObject):
-    """Stops the training when the window closes (an event filter: main_window stays as is)."""
-
-    def __init__(self, window, panel) -> None:
-        super().__init__(window)
-        self.panel = panel
-
-    def eventFilter(self, obj, event) -> bool:
-        if event.type() == QEvent.Type.Close:
-            self.panel.shutdown(JOIN_S)
-        return False
 
 
 def install(window) -> None:
@@ -31,8 +16,7 @@ def install(window) -> None:
     panel = TrainPanel(window)
     window.train_panel = panel
     window.add_dock("train", "Train", panel)
-    window.installEventFilter(_CloseWatch(window, panel))
-    window.destroyed.connect(lambda *_: panel.worker.stop(JOIN_S))
+    window.shutdown_listeners.append(panel.shutdown)
     window.add_action(
         "train", "Open the training studio", ["Ctrl+T"], lambda: open_dock(window), "Train"
     )

@@ -14,6 +14,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 from models.filter_images import filter_grid, maps_grid
 from models.studio_models import ArchOptions
 from models.studio_training import Snapshot, TrainControl, TrainSettings
+from models.training import Cancelled
 
 
 @dataclass
@@ -98,6 +99,8 @@ class TrainWorker(QObject):
         from models.weights_download import DownloadCancelled
 
         def loading(done: int, total: int) -> None:
+            if control.cancelled:
+                raise Cancelled("cancelled while reading the images")
             self._emit(self.status, f"reading images {done}/{total}")
 
         def downloading(done: int, total: int) -> None:
@@ -128,6 +131,8 @@ class TrainWorker(QObject):
                 on_snapshot=lambda s: self._emit(self.snapshot, snapshot_view(s)),
             )
             self._emit(self.finished, prepared, outcome)
+        except Cancelled as exc:
+            self._emit(self.failed, str(exc))
         except DownloadCancelled:
             self._emit(self.failed, "cancelled while downloading the pretrained weights")
         except (DataError, CheckpointError, ValueError, OSError) as exc:
