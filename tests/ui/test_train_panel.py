@@ -190,3 +190,26 @@ def test_network_options_map_to_the_architecture(window, qtbot):
     panel.freeze.setChecked(False)
     a = panel.arch_options()
     assert (a.arch, a.input_size, a.in_channels, a.freeze) == ("resnet18", (128, 128), None, False)
+
+
+def test_record_snapshots_from_a_playing_video(window, qtbot, tmp_path, snapshots_env):
+    video = tmp_path / "moving.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 20, (96, 96))
+    for i in range(200):
+        frame = np.zeros((96, 96, 3), np.uint8)
+        cv2.circle(frame, (10 + (i * 3) % 76, 48), 9, (0, 200, 255), -1)
+        writer.write(frame)
+    writer.release()
+    assert window.set_source(str(video))
+    qtbot.waitUntil(lambda: window.last_result is not None and window.source is not None)
+    panel = open_panel(window, qtbot)
+    panel.data.set_kind("snapshots")
+    panel.data.class_name.setText("ball")
+    panel.data.add_class()
+    qtbot.mousePress(panel.data.record_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(800)
+    qtbot.mouseRelease(panel.data.record_button, Qt.MouseButton.LeftButton)
+    saved = sorted((snapshots_env / "ball").iterdir())
+    assert len(saved) >= 3 and panel.data.store.counts() == {"ball": len(saved)}
+    first = cv2.imread(str(saved[0]))
+    assert first.ndim == 3 and not np.array_equal(first, cv2.imread(str(saved[-1])))
