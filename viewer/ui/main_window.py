@@ -19,6 +19,7 @@ from PyQt6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QToolBar,
@@ -153,6 +154,13 @@ class MainWindow(QMainWindow):
         lv.addWidget(self.source_panel)
         lv.addWidget(self.input_view)
         lv.addStretch(1)
+        # Scrolls rather than forcing the window's height, so a bottom dock gets room.
+        left_scroll = QScrollArea()
+        left_scroll.setWidget(left)
+        left_scroll.setWidgetResizable(True)
+        left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        left_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        left_scroll.setMinimumWidth(left.sizeHint().width() + 16)
 
         self.layers_panel = LayersPanel()
         self.layers_panel.set_layers(self.engine.layers)
@@ -184,7 +192,7 @@ class MainWindow(QMainWindow):
         self.side_tabs = QTabWidget()
         self.side_tabs.addTab(right, "Prediction")
         self.splitter = split = QSplitter(Qt.Orientation.Horizontal)
-        for w in (left, middle, self.side_tabs):
+        for w in (left_scroll, middle, self.side_tabs):
             split.addWidget(w)
         split.setStretchFactor(1, 1)
         split.setSizes([320, 640, 320])
@@ -227,8 +235,11 @@ class MainWindow(QMainWindow):
 
     def show_dock(self, name: str) -> None:
         dock = self.docks[name]
+        first = not dock.isVisible()
         dock.show()
         dock.raise_()
+        if first:  # give it a good share of the height, the layers keep the rest
+            self.resizeDocks([dock], [int(self.height() * 0.45)], Qt.Orientation.Vertical)
 
     def add_action(self, name, text, keys, slot, menu, toolbar=False, checkable=False):
         """One more action with keys, in ``menu`` (and on the toolbar)."""

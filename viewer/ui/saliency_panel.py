@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -99,7 +100,8 @@ class SaliencyPanel(QWidget):
         buttons = QHBoxLayout()
         for b in (self.run_button, self.cancel_button):
             buttons.addWidget(b)
-        v = QVBoxLayout(self)
+        inner = QWidget()
+        v = QVBoxLayout(inner)
         v.addLayout(form)
         v.addLayout(buttons)
         v.addWidget(self.all_button)
@@ -109,6 +111,13 @@ class SaliencyPanel(QWidget):
         v.addWidget(QLabel("<b>Measured cost</b> on this model and machine (one frame)"))
         v.addWidget(self.cost_table)
         v.addStretch(1)
+        scroll = QScrollArea()  # scrolls, so the window's height is not forced up
+        scroll.setWidget(inner)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
         self.on_model(window.model)
 
     # ---- model and choices -------------------------------------------------------------
