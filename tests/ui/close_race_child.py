@@ -3,7 +3,8 @@ by its window's close() at a chosen moment of a chosen phase.
 
     python tests/ui/close_race_child.py PHASE DELAY_MS VIDEO [MNIST_FOLDER]
 
-PHASE: "frame" (streaming), "load" (a model loading in the background), "download" (pretrained
+PHASE: "frame" (streaming), "sigint" / "sigterm" (that signal sent to the process),
+"load" (a model loading in the background), "download" (pretrained
 weights streaming from a slow local HTTP server), "train" (the training studio running).
 After the command returns, worker threads get until 2 s after the close to end; then one
 JSON line: {"closed_at": wall time of the close, "code": its exit status, "alive":
@@ -16,6 +17,7 @@ from __future__ import annotations
 import faulthandler
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -65,6 +67,9 @@ def main() -> int:
     from viewer.ui.main_window import MainWindow
 
     app = make_app()
+    from viewer.ui.quit_signals import install_quit_signals
+
+    install_quit_signals(app)  # what run_viewer does once it has the line (idempotent)
     state = {"closed_at": None, "reached": False}
     if phase == "download":
         import models.weights_download as wd
@@ -98,6 +103,16 @@ def main() -> int:
                 state["reached"] = panel.worker.running
         else:
             state["reached"] = win.source is not None and win.source.running
+        if phase in ("sigint", "sigterm"):
+            sig = signal.SIGINT if phase == "sigint" else signal.SIGTERM
+
+            def send() -> None:
+                time.sleep(delay_ms / 1000)
+                state["closed_at"] = time.time()
+                os.kill(os.getpid(), sig)  # as Ctrl+C in the terminal, or `kill`
+
+            threading.Thread(target=send, name="test-signal", daemon=True).start()
+            return
         QTimer.singleShot(delay_ms, close)
 
     QTimer.singleShot(300, begin)  # once the window runs and the video streams

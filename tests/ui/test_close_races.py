@@ -1,6 +1,7 @@
 """Close races: the real viewer (run_viewer, in its own process) on a looping video is
 closed at random moments - while streaming, while a model loads, while weights download
-from a slow local server, while the training studio trains. Every time the process must
+from a slow local server, while the training studio trains, and by Ctrl+C (SIGINT) or
+SIGTERM. Every time the process must
 exit with status 0 within 2 s of the close, with no thread left running.
 
 The default run closes it 3 times (load, download, train); --run-slow: 20 times.
@@ -95,6 +96,6 @@ def test_close_at_random_moments_3_times(video, tmp_path):
 @pytest.mark.slow
 def test_close_at_random_moments_20_times(video, tmp_path):
     rng = np.random.default_rng(int(time.time()))
-    kinds = ["frame", *phases()]
+    kinds = ["frame", "sigint", "sigterm", *phases()]
     runs = [(kinds[i % len(kinds)], int(rng.integers(0, 1500))) for i in range(20)]
     race(runs, video, tmp_path)
