@@ -122,6 +122,12 @@ def torch_threads():
     torch.set_num_threads(before)
 
 
+@pytest.fixture(autouse=True)
+def private_settings(tmp_path_factory, monkeypatch):
+    """No test reads or writes the user's saved window settings (viewer/ui/keep_settings)."""
+    monkeypatch.setenv("CNN_VIEWER_SETTINGS", str(tmp_path_factory.mktemp("settings") / "s.ini"))
+
+
 def pytest_addoption(parser) -> None:
     parser.addoption(
         "--run-slow", action="store_true", help="also run tests marked slow (soak, 20x races)"

@@ -168,7 +168,21 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
         "results, then exit (works with QT_QPA_PLATFORM=offscreen)",
     )
     p.add_argument(
-        "--frames", type=_positive, default=1, help="results to show before --screenshot"
+        "--frames",
+        type=_positive,
+        default=1,
+        help="results to show before --screenshot, or to record with --record",
+    )
+    p.add_argument(
+        "--record",
+        metavar="FILE",
+        help="record the window to FILE (.mp4) from the start until it closes, or until "
+        "--frames results were shown when --frames is given",
+    )
+    p.add_argument(
+        "--reset-settings",
+        action="store_true",
+        help="start fresh: forget the saved model, source, layers, colours and layout",
     )
     p.add_argument("--threads", type=_positive, default=None, help="torch threads for inference")
     p.add_argument(
@@ -180,6 +194,17 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _given_view_options(argv: list[str]) -> frozenset[str]:
+    """Names of the view options that ``argv`` sets, whatever their values (these win
+    over saved settings; the rest may come from them)."""
+    p = argparse.ArgumentParser(add_help=False)
+    _add_view_options(p)
+    unset = object()
+    p.set_defaults(**dict.fromkeys(vars(p.parse_args([])), unset))
+    given, _ = p.parse_known_args(argv[1:] if argv[:1] == ["view"] else argv)
+    return frozenset(k for k, v in vars(given).items() if v is not unset)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
@@ -188,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # usage error (argparse printed it; code 2) or --help (0)
         return exc.code if isinstance(exc.code, int) else 2
+    args.argv = argv  # for the view: which options were given
     try:
         return {
             "view": cmd_view,
@@ -252,6 +278,9 @@ def cmd_view(args: argparse.Namespace) -> int:
             screenshot=args.screenshot,
             frames=args.frames,
             threads=args.threads,
+            record=args.record,
+            reset_settings=args.reset_settings,
+            explicit=_given_view_options(getattr(args, "argv", [])),
         ),
         draw=args.draw,
     )

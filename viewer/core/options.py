@@ -40,3 +40,6 @@ class ViewerOptions:
     screenshot: str | None = None  # save the window as PNG after `frames` results, then exit
     frames: int = 1
     threads: int | None = None
+    record: str | None = None  # record the window to this MP4 until it closes (or `frames`)
+    reset_settings: bool = False  # start with defaults, forgetting what was saved
+    explicit: frozenset[str] = frozenset()  # options the command line set (they beat saved ones)

@@ -78,6 +78,8 @@ def describe(
         "normalisation": norm,
         "colormap": colormap,
         "saliency": saliency,
+        "empty": result.empty,  # nothing to classify (e.g. a blank pad)
+        "error": result.error,
         "layers": [],
         "files": {},
     }

@@ -99,9 +99,15 @@ def run_viewer(options: ViewerOptions, draw: int | None = None) -> int:
         return 1
     from models import CheckpointError
     from models.registry import WeightsUnavailable
+    from viewer.ui.keep_startup import StartUp, record_problem
 
+    problem = record_problem(options)
+    if problem:
+        print(f"cnn-viewer: error: {problem}", file=sys.stderr)
+        return 1
+    start = StartUp(options)  # saved settings, unless --screenshot
     try:
-        model = options.model.load()
+        model = start.load_model()
     except (CheckpointError, WeightsUnavailable, ValueError) as exc:
         print(f"cnn-viewer: error: {exc}", file=sys.stderr)
         return 1
@@ -122,18 +128,38 @@ def run_viewer(options: ViewerOptions, draw: int | None = None) -> int:
         top_k=options.top_k,
         saliency=options.saliency,
         threads=options.threads,
-        model_options=options.model,
+        model_options=start.model_options,
     )
     window.show()
-    if options.source != "pad":
-        window.set_source(options.source)
+    start.apply(window)
+    source = start.source()
+    if source != "pad":
+        window.set_source(source)
     if draw is not None:
         window.pad.draw_example(draw)
     if options.screenshot:
         _arm_screenshot(app, window, options)
+    if options.record:
+        from viewer.ui.keep_startup import arm_record
+
+        if not arm_record(app, window, options):
+            window.close()
+            return 1
     code = app.exec()
+    if hasattr(window, "keep"):
+        window.keep.on_close()  # finish a recording and save settings, if not done on close
+        status = _record_status(window, options)
+        code = code or status
     window.shutdown()
     return code
+
+
+def _record_status(window, options: ViewerOptions) -> int:
+    outcome = window.keep.recording.last_outcome
+    if not options.record or outcome is None:
+        return 0
+    print(outcome.message if outcome.ok else f"cnn-viewer: error: {outcome.message}")
+    return 0 if outcome.ok else 1
 
 
 def _arm_screenshot(app, window, options: ViewerOptions) -> None:

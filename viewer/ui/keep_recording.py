@@ -1,7 +1,8 @@
 """Record the window (or one of its columns) to MP4: one video frame per shown result.
 
-The GUI thread grabs the chosen widget after each shown result and hands the pixels to
-a VideoRecorder, which encodes on its own thread. A red indicator in the status bar shows
+The GUI thread grabs the chosen widget after each shown result (empty and error results
+too: the window shows them) and hands the pixels to a VideoRecorder, which encodes on
+its own thread. A red indicator in the status bar shows
 the elapsed time and frame count while recording.
 """
 
@@ -17,6 +18,7 @@ from PyQt6.QtWidgets import QLabel
 
 from viewer.core.recording import Outcome, RecordingError, VideoRecorder
 
+POLL_MS = 5
 TARGETS = [
     ("window", "Whole window"),
     ("input", "Input column"),
@@ -41,6 +43,7 @@ class RecordControl(QObject):
     """Start/stop recordings, feed them the shown results, report how they ended."""
 
     stopped = pyqtSignal(object)  # Outcome, in the GUI thread
+    recorded = pyqtSignal()  # after each frame handed to the recorder
 
     def __init__(self, window, action=None) -> None:
         super().__init__(window)
@@ -61,7 +64,12 @@ class RecordControl(QObject):
         window.statusBar().addPermanentWidget(self.indicator)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
-        window.result_listeners.append(self.on_result)
+        # Every rendered result bumps window.shown; result_listeners miss empty and error
+        # results, which the window shows too. Polled only while recording.
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._check_shown)
+        self._last_shown = 0
 
     @property
     def recording(self) -> bool:
@@ -93,11 +101,19 @@ class RecordControl(QObject):
         self.indicator.show()
         self._tick()
         self._timer.start(500)
+        self._last_shown = self.window.shown
+        self._poll.start()
         self._sync_action(True)
         self.window.request_frame()  # the pad and still images give a first frame now
         return True
 
-    def on_result(self, result) -> None:
+    def _check_shown(self) -> None:
+        if self.window.shown != self._last_shown:
+            self._last_shown = self.window.shown
+            self.capture()
+
+    def capture(self) -> None:
+        """Hand the target widget as it looks now to the recorder (GUI thread)."""
         rec = self.recorder
         if rec is None or not rec.running:
             return
@@ -106,6 +122,7 @@ class RecordControl(QObject):
             return
         if rec.write(widget_rgb(self.target_widget()), time.monotonic()):
             self.handed += 1
+            self.recorded.emit()
         if self.frame_limit is not None and self.handed >= self.frame_limit:
             self.stop(wait=False)
 
@@ -116,6 +133,7 @@ class RecordControl(QObject):
         if rec is None:
             return None
         self._timer.stop()
+        self._poll.stop()
         self._sync_action(False)
         self.indicator.setText("● saving…")
         if not wait:
