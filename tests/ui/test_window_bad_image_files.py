@@ -34,10 +34,11 @@ def test_each_file_gives_a_picture_or_a_message(qtbot, window, corpus):
         assert case.error in caption and name in caption, caption
         assert "(unavailable)" in window.status_text.text()
     assert window.set_source("pad")
-    window.shown = 0
-    window.draw_example()
-    qtbot.waitUntil(lambda: window.shown > 0 and bool(window.last_result.top), timeout=5000)
-    assert window.last_result.source == "pad"
+    window.draw_example()  # the pad still works (a result of the last file may come first)
+    qtbot.waitUntil(
+        lambda: window.last_result.source == "pad" and bool(window.last_result.top),
+        timeout=5000,
+    )
 
 
 def test_a_folder_of_mixed_files_skips_the_bad_ones_with_a_note(qtbot, window, corpus):
