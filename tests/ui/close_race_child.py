@@ -67,9 +67,6 @@ def main() -> int:
     from viewer.ui.main_window import MainWindow
 
     app = make_app()
-    from viewer.ui.quit_signals import install_quit_signals
-
-    install_quit_signals(app)  # what run_viewer does once it has the line (idempotent)
     state = {"closed_at": None, "reached": False}
     if phase == "download":
         import models.weights_download as wd

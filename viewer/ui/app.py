@@ -123,6 +123,9 @@ def run_viewer(options: ViewerOptions, draw: int | None = None) -> int:
     from viewer.ui.main_window import MainWindow
 
     app = make_app()
+    from viewer.ui.quit_signals import install_quit_signals
+
+    install_quit_signals(app)  # Ctrl+C / SIGTERM close the window cleanly
     window = MainWindow(
         model,
         top_k=options.top_k,
