@@ -105,7 +105,7 @@ def test_the_command_line_beats_saved_settings(qtbot, store, image):
 
 def test_corrupt_settings_fall_back_to_defaults_with_a_message(qtbot, store, image):
     store.write_text(
-        "[model]\noptions={not json\n"
+        "[General]\nversion=1\n[model]\noptions={not json\n"
         "[source]\nspec=/no/such/folder/picture.png\n"
         "[view]\nnorm=banana\ncolormap=42\n"
         '[layers]\nby_model="{\\"digits\\": [\\"conv1\\", \\"nope\\"]}"\n'
@@ -154,6 +154,8 @@ def test_an_unreadable_settings_file_and_a_gone_checkpoint(qtbot, store, tmp_pat
     store.write_bytes(bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8)))
     win3, start3 = open_window(qtbot, ViewerOptions(model=ModelOptions()))
     assert win3.model.name == "digits" and win3.source_spec == "pad"
+    assert f"the settings file {store} could not be read" in win3.statusBar().currentMessage()
+    assert store.with_name(store.name + ".bad").is_file()
     close(win3)
 
 
@@ -171,7 +173,7 @@ def test_reset_settings_starts_fresh(qtbot, store, image):
 
 
 def test_a_saved_camera_that_is_gone_does_not_block(qtbot, store):
-    store.write_text("[source]\nspec=camera:7\n")
+    store.write_text("[General]\nversion=1\n[source]\nspec=camera:7\n")
     win, _ = open_window(qtbot, ViewerOptions(model=ModelOptions()))
     assert win.source_spec == "camera:7"  # opens; its status says the camera is not there
     qtbot.waitUntil(lambda: win.source.status().state != "starting", timeout=5000)

@@ -46,7 +46,7 @@ def open_store(path: str | Path | None = None, reset: bool = False) -> tuple[QSe
         except OSError as exc:
             notes.append(f"could not remove {path} for --reset-settings ({exc})")
     store = QSettings(str(path), QSettings.Format.IniFormat)
-    if store.status() != QSettings.Status.NoError:
+    if store.status() != QSettings.Status.NoError or (path.exists() and not _ours(store)):
         bad = path.with_name(path.name + ".bad")
         try:
             os.replace(path, bad)
@@ -56,6 +56,16 @@ def open_store(path: str | Path | None = None, reset: bool = False) -> tuple[QSe
         notes.append(f"the settings file {path} could not be read ({where}); using defaults")
         store = QSettings(str(path), QSettings.Format.IniFormat)
     return store, notes
+
+
+def _ours(store: QSettings) -> bool:
+    """A file this version wrote (or an empty one); not garbage or another program's."""
+    if not store.allKeys():
+        return True
+    try:
+        return int(store.value("version")) == VERSION
+    except (TypeError, ValueError):
+        return False
 
 
 @dataclass
