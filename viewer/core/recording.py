@@ -153,13 +153,17 @@ class VideoRecorder:
             return False
         return True
 
-    def stop(self, timeout: float = 10.0) -> Outcome:
-        """Finish the file (waits up to ``timeout`` s for queued frames to be encoded)."""
+    def request_stop(self) -> None:
+        """Finish the file in the background; ``on_done`` gets the Outcome."""
         if self._thread is None:
             raise RecordingError("the recording was never started")
         if not self._stop_asked:
             self._stop_asked = True
             self._queue.put(None)
+
+    def stop(self, timeout: float = 10.0) -> Outcome:
+        """Finish the file (waits up to ``timeout`` s for queued frames to be encoded)."""
+        self.request_stop()
         self._thread.join(timeout)
         if self.outcome is None:  # still encoding or stuck on the disk
             return Outcome(

@@ -137,9 +137,7 @@ class RecordControl(QObject):
         self._sync_action(False)
         self.indicator.setText("● saving…")
         if not wait:
-            import threading
-
-            threading.Thread(target=rec.stop, args=(timeout,), daemon=True).start()
+            rec.request_stop()  # the outcome comes through on_done -> stopped
             return None
         outcome = rec.stop(timeout)
         self._finished(rec, outcome)  # now: after a close no event loop may deliver it
