@@ -52,6 +52,7 @@ class Keep:
         self._target_menu()
         window.add_action("output_folder", "Output folder…", [], self.choose_output_folder, "File")
         self.recent = Recent(window)
+        _quit_last(window)
         self.drops = DropFilter(window, on_close=self.on_close)
         window.model_listeners.append(self._model_changed)
         window.result_listeners.append(self._result_shown)
@@ -147,6 +148,15 @@ def _insert_above_layers(window, widget) -> None:
         layout.insertWidget(layout.indexOf(window.layers_panel), widget)
     else:
         window.add_tab("Colours", widget)
+
+
+def _quit_last(window) -> None:
+    """Keep Quit at the bottom of the File menu, below the entries added here."""
+    menu, quit_action = file_menu(window), window.actions_by_name.get("quit")
+    if menu is not None and quit_action is not None:
+        menu.removeAction(quit_action)
+        menu.addSeparator()
+        menu.addAction(quit_action)
 
 
 def install(window) -> None:

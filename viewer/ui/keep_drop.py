@@ -116,11 +116,8 @@ class Recent:
         self.menu = QMenu("Recent", window)
         self.menu.setObjectName("menu_recent")
         menu = file_menu(window)
-        quit_action = window.actions_by_name.get("quit")
-        if menu is not None and quit_action is not None:
-            menu.insertMenu(quit_action, self.menu)
-            menu.insertSeparator(quit_action)
-        elif menu is not None:
+        if menu is not None:
+            menu.addSeparator()
             menu.addMenu(self.menu)
         self.rebuild()
 
