@@ -125,3 +125,15 @@ def test_an_existing_file_is_replaced_only_on_success(tmp_path):
     rec.start()
     assert not rec.stop().ok
     assert path.read_bytes() == b"old"  # a failed recording does not clobber it
+
+
+def test_frames_beyond_the_queue_are_counted_and_reported(tmp_path):
+    rec = VideoRecorder(tmp_path / "burst.mp4", fps=30, queue_size=2)
+    rec.start()
+    big = np.zeros((720, 1280, 3), np.uint8)
+    accepted = sum(rec.write(big.copy()) for _ in range(20))  # far faster than it encodes
+    outcome = rec.stop()
+    assert rec.dropped > 0
+    assert outcome.ok and outcome.frames == accepted == 20 - rec.dropped
+    assert len(read_back(tmp_path / "burst.mp4")[0]) == accepted
+    assert f"{rec.dropped} frames skipped" in outcome.message

@@ -261,6 +261,8 @@ class VideoRecorder:
         ok = not message
         if ok:
             message = f"saved {self.path} ({n} frames, {size[0]} x {size[1]}, {fps:.1f} fps)"
+            if self.dropped:
+                message += f"; {self.dropped} frames skipped: the encoder fell behind"
         self.outcome = Outcome(ok, self.path, n if ok else 0, fps, size, message)
         if self.on_done is not None:
             self.on_done(self.outcome)
