@@ -18,7 +18,6 @@ from PyQt6.QtWidgets import QLabel
 
 from viewer.core.recording import Outcome, RecordingError, VideoRecorder
 
-POLL_MS = 5
 TARGETS = [
     ("window", "Whole window"),
     ("input", "Input column"),
@@ -64,12 +63,8 @@ class RecordControl(QObject):
         window.statusBar().addPermanentWidget(self.indicator)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
-        # Every rendered result bumps window.shown; result_listeners miss empty and error
-        # results, which the window shows too. Polled only while recording.
-        self._poll = QTimer(self)
-        self._poll.setInterval(POLL_MS)
-        self._poll.timeout.connect(self._check_shown)
-        self._last_shown = 0
+        # Every rendered result, empty pads and errors included.
+        window.render_listeners.append(lambda result: self.capture())
 
     @property
     def recording(self) -> bool:
@@ -101,16 +96,9 @@ class RecordControl(QObject):
         self.indicator.show()
         self._tick()
         self._timer.start(500)
-        self._last_shown = self.window.shown
-        self._poll.start()
         self._sync_action(True)
         self.window.request_frame()  # the pad and still images give a first frame now
         return True
-
-    def _check_shown(self) -> None:
-        if self.window.shown != self._last_shown:
-            self._last_shown = self.window.shown
-            self.capture()
 
     def capture(self) -> None:
         """Hand the target widget as it looks now to the recorder (GUI thread)."""
@@ -133,7 +121,6 @@ class RecordControl(QObject):
         if rec is None:
             return None
         self._timer.stop()
-        self._poll.stop()
         self._sync_action(False)
         self.indicator.setText("● saving…")
         if not wait:

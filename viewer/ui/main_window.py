@@ -81,7 +81,9 @@ class MainWindow(QMainWindow):
         self.render_ms: list[float] = []
         self.after_render = None  # optional callback(result), used by --screenshot
         # Features (viewer/ui/features.py) hook in here; all called in the GUI thread.
-        self.result_listeners: list = []  # callback(result) after each shown result
+        self.result_listeners: list = []  # callback(result) after each shown prediction
+        self.render_listeners: list = []  # callback(result) after every rendered result,
+        # empty pads and errors included (recording)
         self.model_listeners: list = []  # callback(model) after a model or engine change
         self.shutdown_listeners: list = []  # callback(timeout): stop and join your threads
         self.docks: dict[str, QDockWidget] = {}
@@ -543,6 +545,8 @@ class MainWindow(QMainWindow):
         self.render(result)
         self.render_ms.append((time.perf_counter() - t0) * 1000)
         del self.render_ms[:-200]
+        for listener in list(self.render_listeners):
+            listener(result)
         if self.after_render is not None:
             self.after_render(result)
 
