@@ -65,6 +65,9 @@ def make_app(argv: list[str] | None = None):
     from PyQt6.QtWidgets import QApplication
 
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+    from viewer.ui.qimage_leak import patch_pyqtgraph
+
+    patch_pyqtgraph()  # PyQt6 leaks ~100 bytes per image update otherwise
     app = QApplication.instance() or QApplication(argv or ["cnn-viewer"])
     app.setApplicationName("cnn-viewer")
     app.setOrganizationName("cnn-viewer")
