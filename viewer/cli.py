@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-SUBCOMMANDS = ("view", "predict", "layers", "train", "bench", "explain", "visualize")
+SUBCOMMANDS = ("view", "predict", "layers", "train", "bench", "explain", "visualize", "soak")
 
 
 def _add_device_option(p) -> None:
@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         "viewer opens (the built-in digit CNN with the drawing pad).",
     )
     sub = parser.add_subparsers(
-        dest="command", metavar="{view,predict,layers,train,bench,explain,visualize}"
+        dest="command", metavar="{view,predict,layers,train,bench,explain,visualize,soak}"
     )
 
     view = sub.add_parser("view", help="open the viewer window (the default)")
@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(lay)
     lay.add_argument("--json", action="store_true", help="print one JSON array")
 
+    sub.add_parser(  # listed for --help; main() hands its arguments to viewer/cli_soak.py
+        "soak", help="run the full window on a looping video and watch its memory", add_help=False
+    )
     bench = sub.add_parser("bench", help="measure the engine the window uses, headless")
     _add_model_options(bench)
     bench.add_argument(
@@ -207,6 +210,13 @@ def _given_view_options(argv: list[str]) -> frozenset[str]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["soak"]:  # its own parser (viewer/cli_soak.py)
+        from viewer.cli_soak import main as soak_main
+
+        try:
+            return soak_main(argv[1:])
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else 2
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["view", *argv]
     try:

@@ -123,12 +123,19 @@ def run_viewer(options: ViewerOptions, draw: int | None = None) -> int:
             print(f"cnn-viewer: error: {exc}", file=sys.stderr)
             return 1
 
-    from viewer.ui.main_window import MainWindow
-
     app = make_app()
-    from viewer.ui.quit_signals import install_quit_signals
+    from viewer.ui.quit_signals import install_quit_signals, remove_quit_signals
 
     install_quit_signals(app)  # Ctrl+C / SIGTERM close the window cleanly
+    try:
+        return _run_window(app, model, start, options, draw)
+    finally:
+        remove_quit_signals()  # in-process callers (tests, scripts) get their handlers back
+
+
+def _run_window(app, model, start, options: ViewerOptions, draw) -> int:
+    from viewer.ui.main_window import MainWindow
+
     window = MainWindow(
         model,
         top_k=options.top_k,

@@ -34,6 +34,7 @@ from viewer.core.frames import Frame, Result
 from viewer.core.options import ModelOptions
 from viewer.core.pipeline import Engine, InferenceWorker
 from viewer.core.slot import LatestSlot
+from viewer.ui.gui_thread import assert_gui_thread
 from viewer.ui.input_panel import NetworkInputView
 from viewer.ui.layer_panel import LayersPanel
 from viewer.ui.layer_picker import LayerPicker
@@ -552,6 +553,7 @@ class MainWindow(QMainWindow):
 
     def render(self, result: Result) -> None:
         """Hand a finished Result's arrays to the views (GUI thread only)."""
+        assert_gui_thread("MainWindow.render")
         self.last_result = result
         self.shown += 1
         if result.done_time > self._last_done > 0:
@@ -637,6 +639,7 @@ class MainWindow(QMainWindow):
     def shutdown(self, timeout: float = 1.0) -> None:
         """Stop the source and the inference thread; each wait is bounded by ``timeout``."""
         self.loader.cancel()
+        self.loader.wait(timeout)
         for listener in list(self.shutdown_listeners):
             listener(timeout)
         self._stop_source()
