@@ -420,20 +420,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
             return _fail(str(exc))
     engine = make_engine(model, args.layers, args.saliency)
     engine.warm_up()
-    raw = measure_raw_fps(model, threads)
+    # The model alone, right before and right after the run: on a shared machine speed
+    # drifts by tens of percent in a minute, and the mean of both brackets the run.
+    raw_before = measure_raw_fps(model, threads)
     if args.render:
         from viewer.ui.bench_render import run_rendered
 
         run = run_rendered(model, engine, args.source, args.frames, threads)
     else:
         run = run_headless(engine, args.source, args.frames, threads)
+    raw_after = measure_raw_fps(model, threads)
+    raw = (raw_before + raw_after) / 2
     figures = summarize(run, raw)
     from models.devices import describe
 
     mode = "pipelined" if engine.pipelined else "serial"
     where = (
         f"device: {describe(model.device)}, torch threads: {threads}, model: {model.name}, "
-        f"layers: {len(engine.layers)}, {mode}"
+        f"layers: {len(engine.layers)}, {mode}; raw fps before/after the run "
+        f"{raw_before:.1f}/{raw_after:.1f}"
     )
     gui = _input_delay_line(run.input_delay_ms)
     if args.json:
