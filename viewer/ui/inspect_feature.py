@@ -63,6 +63,7 @@ class InspectFeature(QObject):
         win = self.window
         self.inspector.layer_type = win.engine.types.get(layer, "")
         self.inspector.set_unit(layer, channel, pos)
+        win.layers_panel.select(layer, channel)
         win.engine.inspect_layer = layer
         self.show_inspector()
         result = win.last_result

@@ -31,6 +31,7 @@ class LayerRow(QWidget):
         super().__init__(parent)
         self.name = name
         self.view_data: LayerView | None = None
+        self.selected: int | None = None  # channel outlined in the mosaic
         self.avail_width = 400
         self.title = QLabel(name)
         self.title.setObjectName("layerTitle")
@@ -53,6 +54,24 @@ class LayerRow(QWidget):
         self.view.set_images(lv.rgba)
         if first:
             self._fit(lv)
+            self._outline()
+
+    def select(self, channel: int | None) -> None:
+        """Outline ``channel``'s tile (None: no outline)."""
+        self.selected = channel
+        self._outline()
+
+    def _outline(self) -> None:
+        lv, i = self.view_data, self.selected
+        if lv is None or i is None:
+            self.view.set_highlight(None)
+            return
+        rows, cols = lv.grid
+        th, tw = lv.tile
+        gap = 0 if lv.tile == (1, 1) else 1
+        r, c = divmod(i, cols)
+        inside = r < rows
+        self.view.set_highlight((c * (tw + gap), r * (th + gap), tw, th) if inside else None)
 
     def clear(self) -> None:
         if self.view_data is not None:
@@ -183,3 +202,8 @@ class LayersPanel(QScrollArea):
     def clear(self) -> None:
         for row in self.rows.values():
             row.clear()
+
+    def select(self, layer: str | None, channel: int | None) -> None:
+        """Outline one channel's tile (the unit being inspected); None clears it."""
+        for name, row in self.rows.items():
+            row.select(channel if name == layer else None)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt6.QtCore import QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QImage, QMouseEvent, QPainter
+from PyQt6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
 from PyQt6.QtWidgets import QWidget
 
 _FORMATS = {1: QImage.Format.Format_Grayscale8, 3: QImage.Format.Format_RGB888,
             4: QImage.Format.Format_RGBA8888}  # fmt: skip
+HIGHLIGHT = "#3ddcff"  # the selected tile's outline: cyan, apart from every colormap
 
 
 def to_qimage(array: np.ndarray) -> QImage:
@@ -35,6 +36,13 @@ class PixelView(QWidget):
         self.smooth = smooth
         self.arrays: list[np.ndarray] = []
         self._images: list[QImage] = []
+        self.highlight: tuple[int, int, int, int] | None = None  # x, y, w, h in image pixels
+
+    def set_highlight(self, rect: tuple[int, int, int, int] | None) -> None:
+        """Outline this rectangle of the image (e.g. the selected tile), or none."""
+        if rect != self.highlight:
+            self.highlight = rect
+            self.update()
 
     def set_images(self, *arrays: np.ndarray | None) -> None:
         """Show these images (None entries are skipped); each must be C-contiguous uint8."""
@@ -50,6 +58,12 @@ class PixelView(QWidget):
         target = QRectF(self.rect())
         for image in self._images:
             painter.drawImage(target, image)
+        if self.highlight is not None and self.arrays:
+            h, w = self.arrays[0].shape[:2]
+            sx, sy = self.width() / w, self.height() / h
+            x, y, rw, rh = self.highlight
+            painter.setPen(QPen(QColor(HIGHLIGHT), 2))
+            painter.drawRect(QRectF(x * sx - 1, y * sy - 1, rw * sx + 2, rh * sy + 2))
         painter.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
