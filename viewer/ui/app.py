@@ -159,11 +159,9 @@ def _run_window(app, model, start, options: ViewerOptions, draw) -> int:
             window.close()
             return 1
     code = app.exec()
+    window.shutdown()  # also when app.exit() ended it without a close (--screenshot, --frames)
     if hasattr(window, "keep"):
-        window.keep.on_close()  # finish a recording and save settings, if not done on close
-        status = _record_status(window, options)
-        code = code or status
-    window.shutdown()
+        code = code or _record_status(window, options)
     return code
 
 
@@ -185,7 +183,7 @@ def _arm_screenshot(app, window, options: ViewerOptions) -> None:
 
     def after(result) -> None:
         if window.shown >= options.frames:
-            window.after_render = None
+            window.render_listeners.remove(after)
             QTimer.singleShot(50, save_and_quit)  # let the last paint land first
         else:
             window.request_frame()
@@ -198,5 +196,5 @@ def _arm_screenshot(app, window, options: ViewerOptions) -> None:
             print(f"cnn-viewer: error: could not write {options.screenshot}", file=sys.stderr)
         app.exit(0 if ok else 1)
 
-    window.after_render = after
+    window.render_listeners.append(after)
     window.request_frame()

@@ -53,7 +53,8 @@ class Keep:
         window.add_action("output_folder", "Output folder…", [], self.choose_output_folder, "File")
         self.recent = Recent(window)
         _quit_last(window)
-        self.drops = DropFilter(window, on_close=self.on_close)
+        self.drops = DropFilter(window)
+        window.shutdown_listeners.append(lambda _timeout: self.on_close())
         window.model_listeners.append(self._model_changed)
         window.result_listeners.append(self._result_shown)
 

@@ -7,24 +7,11 @@ cancels the running job and joins its thread with a bound.
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QEvent, QObject, Qt
+from PyQt6.QtCore import Qt
 
 ORDER = 30
 DOCK_H = 380  # pixels, the first time the dock opens
 JOIN_S = 3.0  # how long closing the window waits for a job's thread
-
-
-class _CloseWatch(QObject):
-    """Stops the jobs when the window closes (an event filter: main_window stays as is)."""
-
-    def __init__(self, window, panel) -> None:
-        super().__init__(window)
-        self.panel = panel
-
-    def eventFilter(self, obj, event) -> bool:
-        if obj is self.parent() and event.type() == QEvent.Type.Close:
-            self.panel.shutdown(JOIN_S)
-        return False
 
 
 def install(window) -> None:
@@ -33,7 +20,7 @@ def install(window) -> None:
     panel = VisualizePanel(window)
     window.visualize_panel = panel
     window.add_dock("visualize", "Visualize", panel)
-    window.installEventFilter(_CloseWatch(window, panel))
+    window.shutdown_listeners.append(lambda _timeout: panel.shutdown(JOIN_S))
     window.layers_panel.unit_clicked.connect(panel.select_unit)
     window.model_listeners.append(panel.model_changed)
     window.result_listeners.append(panel.embedding.on_result)

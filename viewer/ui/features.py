@@ -3,8 +3,10 @@
 A feature is a module ``viewer/ui/feature_<name>.py`` with ``ORDER`` (an int: install
 order, so tabs and menus appear in it) and ``install(window)``, which may call
 ``window.add_tab``, ``window.add_dock``, ``window.add_action`` and append to
-``window.result_listeners`` / ``window.model_listeners``. Modules are found by name, so
-adding a feature touches no shared file.
+``window.result_listeners``, ``render_listeners``, ``model_listeners`` and
+``shutdown_listeners`` (stop and join its threads when the window shuts down: on close,
+and after the event loop ends without one). Modules are found by name, so adding a
+feature touches no shared file.
 """
 
 from __future__ import annotations

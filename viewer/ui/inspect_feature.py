@@ -5,7 +5,7 @@ inspected layer on a frozen frame (where the engine runs no more)."""
 from __future__ import annotations
 
 import torch
-from PyQt6.QtCore import QEvent, QObject
+from PyQt6.QtCore import QObject
 
 from viewer.core.inspect import network_map, probe_once
 from viewer.ui.answer_panel import AnswerPanel
@@ -34,7 +34,7 @@ class InspectFeature(QObject):
         window.result_listeners.append(self.on_result)
         window.model_listeners.append(self.on_model)
         window.side_tabs.currentChanged.connect(self._tab_changed)
-        window.installEventFilter(self)
+        window.shutdown_listeners.append(lambda _timeout: self.stop())
         add = window.add_action
         keys = [
             ("inspector", "Show the unit inspector", ["I"], self.show_inspector),
@@ -170,11 +170,6 @@ class InspectFeature(QObject):
             self.window.statusBar().showMessage(f"inspector: {message}", 6000)
 
     # ---- closing -----------------------------------------------------------------------------
-    def eventFilter(self, obj, event) -> bool:
-        if obj is self.window and event.type() == QEvent.Type.Close:
-            self.stop()
-        return False
-
     def stop(self) -> None:
         self.saliency.stop()
         self.frozen_job.stop(2.0)

@@ -60,12 +60,11 @@ def dropped_paths(mime) -> list[Path]:
 
 
 class DropFilter(QObject):
-    """Event filter on the main window: drops open files; Close calls ``on_close`` first."""
+    """Event filter on the main window: dropped files open as source or checkpoint."""
 
-    def __init__(self, window, on_close=None) -> None:
+    def __init__(self, window) -> None:
         super().__init__(window)
         self.window = window
-        self.on_close = on_close
         self.opened: list[tuple[str, str]] = []  # (kind, path) of each drop, for the status
         window.setAcceptDrops(True)
         window.installEventFilter(self)
@@ -86,8 +85,6 @@ class DropFilter(QObject):
             event.acceptProposedAction()
             self.drop(paths)
             return True
-        if kind == QEvent.Type.Close and self.on_close is not None:
-            self.on_close()
         return False
 
     def drop(self, paths: list[Path]) -> None:

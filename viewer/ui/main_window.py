@@ -80,11 +80,10 @@ class MainWindow(QMainWindow):
         self._fps = 0.0
         self._last_done = 0.0
         self.render_ms: list[float] = []
-        self.after_render = None  # optional callback(result), used by --screenshot
         # Features (viewer/ui/features.py) hook in here; all called in the GUI thread.
         self.result_listeners: list = []  # callback(result) after each shown prediction
         self.render_listeners: list = []  # callback(result) after every rendered result,
-        # empty pads and errors included (recording)
+        # empty pads and errors included (recording, --screenshot, bench --render)
         self.model_listeners: list = []  # callback(model) after a model or engine change
         self.shutdown_listeners: list = []  # callback(timeout): stop and join your threads
         self.docks: dict[str, QDockWidget] = {}
@@ -548,8 +547,6 @@ class MainWindow(QMainWindow):
         del self.render_ms[:-200]
         for listener in list(self.render_listeners):
             listener(result)
-        if self.after_render is not None:
-            self.after_render(result)
 
     def render(self, result: Result) -> None:
         """Hand a finished Result's arrays to the views (GUI thread only)."""
