@@ -122,6 +122,17 @@ def torch_threads():
     torch.set_num_threads(before)
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny tensors: one torch thread is fastest (and fair to a shared 2-core machine);
+    the count is put back after the module. Use with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")`` or by name."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def private_settings(tmp_path_factory, monkeypatch):
     """No test reads or writes the user's saved window settings (viewer/ui/keep_settings)."""

@@ -15,12 +15,7 @@ from viewer.core.topimages import cut, receptive_field, scan
 LAYERS = ["conv1", "conv2", "pool2", "fc1"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(autouse=True)

@@ -20,14 +20,6 @@ from tests.shapes_data import SHAPES, write_shapes
 
 
 @pytest.fixture(scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # small nets train faster on one thread (and the CI box is shared)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
 def shapes_dir(tmp_path_factory):
     return write_shapes(tmp_path_factory.mktemp("shapes"), per_class=100, size=32)
 
