@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self.model_listeners: list = []  # callback(model) after a model or engine change
         self.shutdown_listeners: list = []  # callback(timeout): stop and join your threads
         self.docks: dict[str, QDockWidget] = {}
+        self.menus: dict = {}  # title -> QMenu, made by window_actions.add_action
         self.last_error = ""  # the last message shown in an error box (for tests, too)
         self.loader = ModelLoader(self)
         self.loader.progress.connect(self._load_progress)

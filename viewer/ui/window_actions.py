@@ -128,7 +128,7 @@ def add_action(win, name, text, keys, slot, menu: str, checkable: bool = False) 
         action.toggled.connect(slot)
     else:
         action.triggered.connect(slot)
-    menus = win.__dict__.setdefault("_menus", {})
+    menus = win.menus
     if menu not in menus:
         if "Help" in menus:  # Help stays last
             menus[menu] = QMenu(menu, win)
