@@ -1,0 +1,194 @@
+"""The traced network gives the eager model's numbers, or is refused and the engine
+stays eager; the engine's results are the same either way."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from models import load_model
+from models.drawing import center_digit
+from viewer.core.engine import Engine
+from viewer.core.frames import Frame
+from viewer.core.recorder import ActivationRecorder
+from viewer.core.saliency import reference_gradcam
+from viewer.core.synthetic import synthetic_images
+from viewer.core.traced import TraceRefused, trace_network
+
+
+def frozen(module: nn.Module) -> nn.Module:
+    """Eval mode, parameters frozen: as every LoadedModel's module is."""
+    return module.eval().requires_grad_(False)
+
+
+def eager_outputs(module, x, layers):
+    rec = ActivationRecorder(module, layers)
+    with rec, torch.no_grad():
+        logits = module(x)
+    return logits, rec.outputs
+
+
+@pytest.mark.parametrize("fixture", ["digits_model", "resnet18_model", "mobilenet_model"])
+def test_traced_outputs_and_gradcam_equal_the_eager_model(fixture, request, hooks_left):
+    model = request.getfixturevalue(fixture)
+    image = synthetic_images(1)[0]
+    x = model.preprocess(image)
+    net = trace_network(model.module, x, model.display_layers, model.cam_layer)
+    assert hooks_left(model.module) == []
+    # A different input than the one traced: the graph must not have frozen any values.
+    x2 = model.preprocess(synthetic_images(3)[2])
+    logits, reference = eager_outputs(model.module, x2, model.display_layers)
+    got = net.run(x2)
+    torch.testing.assert_close(got.logits, logits, rtol=1e-4, atol=1e-5)
+    assert set(model.display_layers) <= set(got.outputs)
+    for name in model.display_layers:
+        torch.testing.assert_close(got.outputs[name], reference[name], rtol=1e-4, atol=1e-5)
+    target = int(logits.argmax())
+    cam = net.cam(x2, got.outputs[model.cam_layer], target)
+    ref = reference_gradcam(model.module, x2, model.cam_layer, target)
+    scale = float(ref.abs().max())
+    torch.testing.assert_close(cam, ref, rtol=1e-4, atol=1e-5 * max(scale, 1e-6))
+
+
+def test_traced_gradcam_on_a_drawn_digit(digits_model, digit_drawer):
+    """A real, non-zero heatmap for the winner and for another class."""
+    x = digits_model.preprocess(center_digit(digit_drawer("7", (120, 100), (20, 15, 80))))
+    net = trace_network(digits_model.module, x, digits_model.display_layers, "relu3")
+    act = net.run(x).outputs["relu3"]
+    for target in (7, 1):
+        ref = reference_gradcam(digits_model.module, x, "relu3", target)
+        assert float(ref.max()) > 0
+        torch.testing.assert_close(net.cam(x, act, target), ref, rtol=0, atol=1e-5)
+
+
+class Branchy(nn.Module):
+    """Takes a different path depending on the input's values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        if y.mean() > 0:
+            y = -y
+        return self.fc(y.mean(dim=(2, 3)))
+
+
+class Bypass(nn.Module):
+    """The logits use conv1's output directly too: no head without the input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        a = self.conv1(x)
+        return self.fc((self.conv2(a) + a).mean(dim=(2, 3)))
+
+
+def test_value_dependent_branches_are_refused():
+    with pytest.raises(TraceRefused, match="branches on values"):
+        trace_network(frozen(Branchy()), torch.rand(1, 1, 8, 8), ["conv"])
+
+
+def test_a_path_around_the_gradcam_layer_is_refused_but_works_without_gradcam():
+    model, x = frozen(Bypass()), torch.rand(1, 1, 8, 8)
+    with pytest.raises(TraceRefused, match="goes around the Grad-CAM layer"):
+        trace_network(model, x, ["conv1", "conv2"], "conv2")
+    net = trace_network(model, x, ["conv1", "conv2"])
+    torch.testing.assert_close(net.run(x).logits, model(x))
+
+
+def test_in_place_ops_after_a_layer_do_not_change_its_traced_output(hooks_left):
+    model = frozen(
+        nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(inplace=True), nn.Flatten(), nn.Linear(48, 2))
+    )
+    x = torch.randn(1, 1, 6, 6)
+    net = trace_network(model, x, ["0", "1"])
+    out = net.run(x).outputs
+    assert float(out["0"].min()) < 0, "the conv output was overwritten by the in-place ReLU"
+    torch.testing.assert_close(out["1"], out["0"].clamp(min=0))
+    assert hooks_left(model) == []
+
+
+def _digit_frame(drawer) -> Frame:
+    return Frame(0, time.perf_counter(), drawer("7", (280, 280), (60, 40, 200)), "pad")
+
+
+def test_engine_traced_and_eager_give_the_same_result(digits_model, digit_drawer):
+    frame = _digit_frame(digit_drawer)
+    traced = Engine(digits_model, drawing=True, trace="auto")
+    a = traced.process(frame)
+    eager = Engine(digits_model, drawing=True, trace="off")  # made after a trace exists
+    b = eager.process(frame)
+    assert traced.traced is not None and traced.trace_note == ""
+    assert eager.traced is None and eager.trace_note == "tracing is off"
+    assert [t[0] for t in a.top] == [t[0] for t in b.top] and a.top[0][0] == 7
+    np.testing.assert_allclose(a.probs, b.probs, atol=1e-6)
+    np.testing.assert_allclose(a.saliency, b.saliency, atol=1e-5)
+    assert [v.name for v in a.layers] == [v.name for v in b.layers]
+    for va, vb in zip(a.layers, b.layers, strict=True):
+        assert np.abs(va.mosaic.astype(int) - vb.mosaic).max() <= 1
+    # The Answer tab's numbers come from the traced pass too.
+    np.testing.assert_allclose(a.probe.head_input, b.probe.head_input, atol=1e-5)
+    np.testing.assert_array_equal(a.probe.network_input, b.probe.network_input)
+    assert {"preprocess", "forward", "saliency", "mosaics"} <= set(a.timings_ms)
+
+
+def test_engine_inspecting_a_layer_runs_eager_then_traced_again(digits_model, digit_drawer):
+    frame = _digit_frame(digit_drawer)
+    engine = Engine(digits_model, drawing=True)
+    engine.process(frame)
+    assert engine.traced is not None
+    engine.inspect_layer = "conv2"
+    probe = engine.process(frame).probe
+    assert probe.layer == "conv2" and probe.output is not None and probe.conv_input is not None
+    engine.inspect_layer = None
+    probe = engine.process(frame).probe
+    assert probe.layer is None and probe.head_input is not None
+
+
+def test_a_rebuilt_engine_reuses_the_trace(digits_model):
+    first = Engine(digits_model, drawing=True)
+    first.warm_up()
+    again = Engine(digits_model, drawing=True, colormap="viridis")
+    assert again.traced is first.traced  # no second trace for the same layers
+
+
+def test_engine_on_an_untraceable_model_stays_eager_and_says_why(tmp_path):
+    net = tmp_path / "branchy.py"
+    net.write_text(
+        textwrap.dedent(
+            """
+            import torch
+            from torch import nn
+
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.conv = nn.Conv2d(3, 8, 3, padding=1)
+                    self.fc = nn.Linear(8, 4)
+
+                def forward(self, x):
+                    y = torch.relu(self.conv(x))
+                    if y.sum() > 1e9:
+                        y = y * 0
+                    return self.fc(y.mean(dim=(2, 3)))
+            """
+        )
+    )
+    model = load_model(model_file=f"{net}:Net", input_size=32)
+    engine = Engine(model)
+    result = engine.process(Frame(0, time.perf_counter(), synthetic_images(1)[0], "x"))
+    assert result.error is None and len(result.top) == 4
+    assert engine.traced is None
+    assert "eager" in engine.trace_note and "branches on values" in engine.trace_note

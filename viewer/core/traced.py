@@ -1,0 +1,210 @@
+"""The network as a TorchScript trace that returns the shown layers' outputs too.
+
+Why: an eager forward pass is ~200 Python module calls per frame (mobilenet_v3_small)
+and holds the GIL between ops, so the finishing thread (mosaics) and the forward pass
+take turns instead of running side by side. A traced graph runs in C++ with the GIL
+released. Measured on 2 vCPUs, one process: eager forward alone 80 fps, eager forward
+with a finishing thread beside it 40-44 fps; traced alone 125 fps, traced with the
+finishing thread beside it 113-130 fps (README, "Speed").
+
+Two graphs, both traced from the real model with hooks in place:
+- ``body(x)``: logits, each shown layer's output (cloned where an in-place op later
+  changes it, as ActivationRecorder learned), and the last Linear's input.
+- ``head(x, a)``: the logits when the Grad-CAM layer's output is replaced by ``a``.
+  Everything before that layer is dead code there and is removed, so differentiating
+  it costs only the layers after the cut, like the eager fast Grad-CAM.
+
+A trace is used only when tracing raised no TracerWarning (a Python branch on tensor
+values would be frozen into the graph) and both graphs give the eager model's numbers
+on the frame they were traced with; otherwise the engine stays eager and says why.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from viewer.core.recorder import ActivationRecorder, resolve
+from viewer.core.saliency import cam_from, fast_gradcam
+
+
+class TraceRefused(Exception):
+    """The model cannot be traced faithfully; the message says why (shown as a note)."""
+
+
+@dataclass
+class Traced:
+    """One traced forward pass: detached tensors, batch dim kept (like the recorder)."""
+
+    logits: torch.Tensor
+    outputs: dict[str, torch.Tensor]
+    head_input: torch.Tensor | None
+
+
+def _first_tensor(out):
+    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+        return out[0]  # e.g. attention's (output, weights), as the recorder does
+    return out if isinstance(out, torch.Tensor) else None
+
+
+def _trace(fn, args) -> torch.jit.ScriptFunction:
+    """torch.jit.trace, refusing traces that depend on tensor values."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            traced = torch.jit.trace(fn, args, check_trace=False, strict=False)
+        except Exception as exc:  # noqa: BLE001 - any failure means: stay eager
+            raise TraceRefused(f"tracing failed: {type(exc).__name__}: {exc}") from exc
+    for w in caught:
+        if issubclass(w.category, torch.jit.TracerWarning):
+            raise TraceRefused(f"the forward pass branches on values ({w.message})")
+    return traced
+
+
+def _uses_input(graph: torch._C.Graph, index: int) -> bool:
+    torch._C._jit_pass_dce(graph)
+    return bool(list(graph.inputs())[index].uses())
+
+
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    a, b = a.detach().float().cpu(), b.detach().float().cpu()
+    if a.shape != b.shape:
+        return False
+    scale = float(b.abs().max()) if b.numel() else 0.0
+    return bool(torch.allclose(a, b, rtol=1e-3, atol=1e-4 * max(scale, 1e-6)))
+
+
+class TracedNetwork:
+    """Runs ``body`` (inference thread) and ``cam`` (finishing thread). Build with
+    ``trace_network``."""
+
+    def __init__(self, body, head, layers: list[str], cam_layer: str | None, has_head_input):
+        self.body = body
+        self.head = head
+        self.layers = layers
+        self.cam_layer = cam_layer
+        self.has_head_input = has_head_input
+
+    def run(self, x: torch.Tensor) -> Traced:
+        with torch.no_grad():  # not inference_mode: Grad-CAM needs a normal tensor
+            out = self.body(x)
+        logits, rest = out[0], list(out[1:])
+        head_input = rest.pop() if self.has_head_input else None
+        return Traced(logits, dict(zip(self.layers, rest, strict=True)), head_input)
+
+    def cam(self, x: torch.Tensor, activation: torch.Tensor, target: int) -> torch.Tensor:
+        """Grad-CAM (raw H x W map) for ``target`` from the Grad-CAM layer's output."""
+        leaf = activation.detach().requires_grad_(True)
+        with torch.enable_grad():
+            logits = self.head(x, leaf)
+            (grad,) = torch.autograd.grad(logits[0, target], leaf)
+        return cam_from(leaf.detach(), grad)
+
+
+def trace_network(
+    module: nn.Module,
+    x: torch.Tensor,
+    layers: list[str],
+    cam_layer: str | None = None,
+    head_linear: nn.Module | None = None,
+) -> TracedNetwork:
+    """Trace ``module`` (eval mode, parameters frozen, as a LoadedModel's) on input ``x``
+    with ``layers`` (and ``cam_layer``, whose output is recorded too) as outputs;
+    ``head_linear``: a module whose input is returned as well. Raises TraceRefused when
+    the trace would not be faithful."""
+    names = list(dict.fromkeys(layers + ([cam_layer] if cam_layer else [])))
+    modules = resolve(module, names)
+    # The eager reference: two passes, so the recorder learns which outputs an in-place
+    # op changes later (those are cloned in the graph too).
+    rec = ActivationRecorder(module, names)
+    with torch.no_grad():
+        for _ in range(2):
+            with rec:
+                ref_logits = module(x)
+    if not isinstance(ref_logits, torch.Tensor):
+        raise TraceRefused("the model's output is not one tensor")
+    reference = rec.outputs
+    taps = [n for n in names if n in reference]  # modules the pass never reaches: none
+
+    store: dict[str, torch.Tensor] = {}
+    handles = []
+
+    def tap(name: str):
+        def hook(_m, _i, out):
+            t = _first_tensor(out)
+            if t is not None:
+                store[name] = t.clone() if name in rec.clone_needed else t
+
+        return hook
+
+    def grab_input(_m, args):
+        store["\0head_input"] = args[0].clone()
+
+    def body(inp):
+        store.clear()
+        logits = module(inp)
+        extra = [store["\0head_input"]] if head_linear is not None else []
+        return (logits, *[store[n] for n in taps], *extra)
+
+    try:
+        for n in taps:
+            handles.append(modules[n].register_forward_hook(tap(n)))
+        if head_linear is not None:
+            handles.append(head_linear.register_forward_pre_hook(grab_input))
+        with torch.no_grad():
+            body_graph = _trace(body, (x,))
+    finally:
+        for h in handles:
+            h.remove()
+
+    head_graph = None
+    if cam_layer is not None:
+        head_graph = _trace_head(module, modules[cam_layer], x, reference[cam_layer])
+    net = TracedNetwork(body_graph, head_graph, taps, cam_layer, head_linear is not None)
+    _check(net, module, x, ref_logits, reference, cam_layer)
+    return net
+
+
+def _trace_head(module, cam_module, x, activation):
+    swap: dict[str, torch.Tensor] = {}
+
+    def replace(_m, _i, _out):
+        return swap["a"].clone()  # a clone: an in-place op after the cut must not touch a
+
+    def head(inp, a):
+        swap["a"] = a
+        return module(inp)
+
+    handle = cam_module.register_forward_hook(replace)
+    try:
+        with torch.no_grad():
+            graph = _trace(head, (x, activation.detach().clone()))
+    finally:
+        handle.remove()
+    if _uses_input(graph.graph, 0):
+        raise TraceRefused("a path goes around the Grad-CAM layer (the head needs the input)")
+    return graph
+
+
+def _check(net, module, x, ref_logits, reference, cam_layer) -> None:
+    for _ in range(3):  # the executor profiles the first runs, then optimises
+        got = net.run(x)
+    if not _close(got.logits, ref_logits):
+        raise TraceRefused("the traced graph's output differs from the model's")
+    for name, t in got.outputs.items():
+        if not _close(t, reference[name]):
+            raise TraceRefused(f"the traced graph's {name} differs from the model's")
+    if cam_layer is None:
+        return
+    target = int(ref_logits[0].argmax())
+    rec = ActivationRecorder(module, [], cam_layer)
+    with rec, torch.enable_grad():
+        logits = module(x)
+    expected = fast_gradcam(logits, rec.cam_activation, target)
+    for _ in range(3):
+        cam = net.cam(x, got.outputs[cam_layer], target)
+    if not _close(cam, expected):
+        raise TraceRefused("the traced Grad-CAM differs from the model's")
