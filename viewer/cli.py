@@ -138,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--layers", choices=["default", "all"], default="default")
     bench.add_argument("--render", action="store_true", help="draw each result in the window")
     bench.add_argument("--threads", type=_positive, default=None, help="torch threads")
+    bench.add_argument(
+        "--trace", choices=["auto", "off"], default=None, help="auto: a TorchScript trace of "
+        "the network where faithful (default; CNN_VIEWER_TRACE=off changes it); off: eager",
+    )  # fmt: skip
     bench.add_argument("--json", action="store_true", help="print one JSON object")
 
     train = sub.add_parser(
@@ -418,18 +422,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 return _fail(f"--source {args.source}: use synthetic or a video file")
         except ValueError as exc:
             return _fail(str(exc))
-    engine = make_engine(model, args.layers, args.saliency)
+    engine = make_engine(model, args.layers, args.saliency, args.trace)
     engine.warm_up()
+    traced = engine.traced is not None
     # The model alone, right before and right after the run: on a shared machine speed
-    # drifts by tens of percent in a minute, and the mean of both brackets the run.
-    raw_before = measure_raw_fps(model, threads)
+    # drifts by tens of percent in a minute, and the mean of both brackets the run. It
+    # runs as the engine runs it: a plain trace when the engine runs a traced network.
+    eager = measure_raw_fps(model, threads) if traced else None
+    raw_before = measure_raw_fps(model, threads, traced=traced)
     if args.render:
         from viewer.ui.bench_render import run_rendered
 
         run = run_rendered(model, engine, args.source, args.frames, threads)
     else:
         run = run_headless(engine, args.source, args.frames, threads)
-    raw_after = measure_raw_fps(model, threads)
+    raw_after = measure_raw_fps(model, threads, traced=traced)
     raw = (raw_before + raw_after) / 2
     figures = summarize(run, raw)
     from models.devices import describe
@@ -440,6 +447,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         f"layers: {len(engine.layers)}, {mode}; raw fps before/after the run "
         f"{raw_before:.1f}/{raw_after:.1f}"
     )
+    if traced:
+        where += f"; traced network (raw eager PyTorch: {eager:.1f} fps)"
+    elif engine.trace_note:
+        where += f"; eager network ({engine.trace_note})"
     gui = _input_delay_line(run.input_delay_ms)
     if args.json:
         print(json.dumps(figures))

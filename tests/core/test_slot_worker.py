@@ -153,3 +153,38 @@ def test_idle_worker_stops_promptly(digits_model, torch_threads):
     worker.join(timeout=1)
     assert not worker.is_alive()
     assert worker.processed == 0
+
+
+def test_prefetching_worker_processes_every_frame_and_drops_an_old_engines(
+    digits_model, digit_drawer, torch_threads
+):
+    """Pipelined with prefetch (the finishing thread prepares the waiting frame): frames
+    fed one by one each get a result, a burst ends with the newest frame, and a frame
+    prepared by an engine that was swapped out is not run."""
+    engine = Engine(digits_model, drawing=True)
+    engine.warm_up()
+    engine.pipelined = engine.prefetch = True
+    frames: LatestSlot[Frame] = LatestSlot()
+    results: LatestSlot[Result] = LatestSlot()
+    worker = InferenceWorker(engine, frames, results, threads=1)
+    worker.start()
+    try:
+        seven = digit_drawer("7", (90, 90), (10, 10, 70))
+        for i in range(1, 6):
+            frames.put(Frame(i, time.perf_counter(), seven, "test"))
+            assert wait_for(results, i).top[0][1] == "7"
+        for i in range(6, 40):
+            frames.put(Frame(i, time.perf_counter(), seven, "test"))
+        assert wait_for(results, 39).top[0][1] == "7"
+        seen = worker.processed
+        stale = engine.prepare(Frame(40, time.perf_counter(), seven, "test"))
+        other = Engine(digits_model, drawing=True)
+        worker.set_engine(other)
+        worker.prepared.put(stale)
+        frames.put(Frame(41, time.perf_counter(), seven, "test"))
+        assert wait_for(results, 41).top[0][1] == "7"
+        assert worker.processed == seen + 1  # frame 40 (the old engine's) was never run
+    finally:
+        worker.stop()
+        worker.join(timeout=1)
+    assert not worker.is_alive()

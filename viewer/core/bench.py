@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,21 +44,33 @@ def all_layers(model: LoadedModel) -> list[str]:
     return [name for name, _ in model.module.named_modules() if name]
 
 
-def measure_raw_fps(model: LoadedModel, threads: int, seconds: float = 2.0) -> float:
+def plain_trace(model: LoadedModel, x: torch.Tensor):
+    """The model alone as a TorchScript trace (what the engine runs, minus its extras)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with torch.no_grad():
+            return torch.jit.trace(model.module, x, check_trace=False)
+
+
+def measure_raw_fps(
+    model: LoadedModel, threads: int, seconds: float = 2.0, traced: bool = False
+) -> float:
     """The model alone: forward passes in inference mode on one preprocessed input,
-    same input size and torch thread count as the engine, after warm-up."""
+    same input size and torch thread count as the engine, after warm-up. ``traced``:
+    run it as a plain TorchScript trace, as an engine with a traced network does."""
     x = model.preprocess(synthetic_images(1)[0]).to(model.device)
+    net = plain_trace(model, x) if traced else model.module
     result: list[float] = []
 
     def run() -> None:
         torch.set_num_threads(threads)
         with torch.inference_mode():
             for _ in range(3):
-                model.module(x)
+                net(x)
             synchronize(model.device)
             n, t0 = 0, time.perf_counter()
             while n < 5 or time.perf_counter() - t0 < seconds:
-                model.module(x)
+                net(x)
                 synchronize(model.device)  # per frame, as the engine waits for each result
                 n += 1
             result.append(n / (time.perf_counter() - t0))
@@ -166,7 +179,9 @@ def summarize(run: Run, raw_fps: float) -> dict:
     }
 
 
-def make_engine(model: LoadedModel, layers: str, saliency: str) -> Engine:
+def make_engine(model: LoadedModel, layers: str, saliency: str, trace: str | None = None) -> Engine:
     """The engine as the window builds it; ``layers``: 'default' or 'all'."""
     chosen = None if layers == "default" else all_layers(model)
-    return Engine(model, layers=chosen, saliency=saliency, top_k=5, drawing=model.is_digits)
+    return Engine(
+        model, layers=chosen, saliency=saliency, top_k=5, drawing=model.is_digits, trace=trace
+    )

@@ -21,11 +21,21 @@ from viewer.core.inspect import UnitProbe
 from viewer.core.mosaic import Scaler
 from viewer.core.recorder import ActivationRecorder, resolve
 from viewer.core.saliency import fast_gradcam, finish_cam
+from viewer.core.traced import TracedNetwork, TraceRefused, trace_network
 
 SALIENCY_METHODS = ("gradcam", "none")
 # Above this forward time (ms) the worker overlaps preprocessing and finishing with the
 # forward pass (pipelined); below it one thread does all (measured: see pipeline.py).
 PIPELINE_MIN_FORWARD_MS = 30.0
+# A traced forward pass releases the GIL, so finishing beside it pays from this length.
+PIPELINE_MIN_TRACED_MS = 3.0
+# Below this forward time a pipelined worker prepares the next frame on the finishing
+# thread; above it, a frame prepared ahead would be older by a long forward pass.
+PREFETCH_MAX_FORWARD_MS = 25.0
+TRACES_KEPT = 4  # traced networks kept per model (one per layer set)
+# 'auto': run a TorchScript trace of the model where it is faithful (viewer/core/traced.py);
+# 'off': always the eager model. CNN_VIEWER_TRACE=off sets the default.
+TRACE_MODES = ("auto", "off")
 
 
 @dataclass
@@ -46,13 +56,23 @@ class Raw:
     logits: torch.Tensor | None = None
     outputs: dict[str, torch.Tensor] = field(default_factory=dict)
     cam: torch.Tensor | None = None  # raw Grad-CAM map (h x w), not yet resized
+    # traced runs: (input, Grad-CAM layer output, target), differentiated by ``finish``
+    cam_job: tuple[torch.Tensor, torch.Tensor, int] | None = None
+    probe_job: tuple[torch.Tensor, torch.Tensor | None] | None = None  # (input, head input)
 
 
-def _should_pipeline(forward_ms: float | None) -> bool:
-    """With 4+ cores (or a GPU doing the forward) finishing on a second thread is free;
-    on 2 vCPUs sharing a core it only pays for a long forward pass (unknown: no)."""
+def _should_pipeline(forward_ms: float | None, traced: bool = False) -> bool:
+    """With 4+ cores (or a GPU doing the forward) finishing on a second thread is free.
+    On 2 vCPUs an eager forward pass and the finishing thread take turns at the GIL, so
+    it only pays for a long forward pass; a traced one runs beside it (unknown: no)."""
     many_cores = (os.cpu_count() or 1) >= 4
-    return many_cores or (forward_ms or 0.0) >= PIPELINE_MIN_FORWARD_MS
+    ms = forward_ms or 0.0
+    return many_cores or ms >= PIPELINE_MIN_FORWARD_MS or (traced and ms >= PIPELINE_MIN_TRACED_MS)
+
+
+def default_trace() -> str:
+    mode = os.environ.get("CNN_VIEWER_TRACE", "auto")
+    return mode if mode in TRACE_MODES else "auto"
 
 
 class Engine:
@@ -71,9 +91,13 @@ class Engine:
         drawing: bool = False,
         norm: str = "layer",
         colormap: str = "inferno",
+        trace: str | None = None,
     ) -> None:
         if saliency not in SALIENCY_METHODS:
             raise ValueError(f"saliency {saliency!r}: choose one of {SALIENCY_METHODS}")
+        trace = trace or default_trace()
+        if trace not in TRACE_MODES:
+            raise ValueError(f"trace {trace!r}: choose one of {TRACE_MODES}")
         self.model = model
         self.layers = list(model.display_layers if layers is None else layers)
         self.types = {n: type(m).__name__ for n, m in resolve(model.module, self.layers).items()}
@@ -88,9 +112,18 @@ class Engine:
         self.heat = heat_lut()
         cam_layer = model.cam_layer if self.saliency == "gradcam" else None
         self.recorder = ActivationRecorder(model.module, self.layers, cam_layer)
+        # The traced network (built on the first frame, kept on the model for engines
+        # with the same layers), or why the engine runs the eager model.
+        self.trace = trace
+        self.traced: TracedNetwork | None = None
+        self.trace_note = "" if trace == "auto" else "tracing is off"
+        # A trace holds the shapes it saw: the input size is part of its key.
+        self._trace_key = (tuple(self.layers), cam_layer, model.input_size, model.channels)
+        if trace == "auto":
+            self._take_trace(model.traces.get(self._trace_key))
         # Set from the model's forward time, measured by warm_up (of this engine or an
         # earlier one for the same model, so a rebuilt engine keeps the mode).
-        self.pipelined = _should_pipeline(model.forward_ms)
+        self._set_mode()
         # Layers whose mosaics to build (the rows on screen); None: all. Set from any
         # thread; read once per result.
         self.visible: frozenset[str] | None = None
@@ -116,7 +149,42 @@ class Engine:
             forward_ms.append(result.timings_ms.get("forward", 0.0))
         self.model.forward_ms = min(forward_ms)
         self.scaler.reset()  # a 'fixed' scale starts from real frames
-        self.pipelined = _should_pipeline(self.model.forward_ms)
+        self._set_mode()
+
+    def _set_mode(self) -> None:
+        ms = self.model.forward_ms
+        self.pipelined = _should_pipeline(ms, self.traced is not None)
+        self.prefetch = self.pipelined and ms is not None and ms < PREFETCH_MAX_FORWARD_MS
+
+    # ---- the traced network ------------------------------------------------------------
+    @property
+    def runs_traced(self) -> bool:
+        """True while frames go through the traced network (no layer is being inspected)."""
+        return self.traced is not None and self.inspect_layer is None
+
+    def _take_trace(self, built: TracedNetwork | str | None) -> None:
+        if isinstance(built, TracedNetwork):
+            self.traced = built
+        elif isinstance(built, str):
+            self.trace_note = built
+
+    def _build_trace(self, x: torch.Tensor) -> None:
+        """Trace the model on this input (once per model and layer set); eager on refusal."""
+        net_map = self.probe.arm(self.inspect_layer).map
+        head = net_map.head() if net_map is not None else None  # the Answer tab's input
+        try:
+            built: TracedNetwork | str = trace_network(
+                self.model.module, x, self.layers, self.recorder.cam_layer,
+                head.linear if head is not None else None,
+            )  # fmt: skip
+        except TraceRefused as exc:
+            built = f"runs the eager model: {exc}"
+        traces = self.model.traces
+        traces[self._trace_key] = built
+        for stale in list(traces)[:-TRACES_KEPT]:  # layer sets chosen long ago
+            del traces[stale]
+        self._take_trace(built)
+        self._set_mode()
 
     def process(self, frame: Frame) -> Result:
         """All three steps in the calling thread."""
@@ -144,6 +212,11 @@ class Engine:
         raw = Raw(self, prepared.result)
         if prepared.x is None:
             return raw
+        if self.traced is None and not self.trace_note:
+            self._build_trace(prepared.x)
+        # The inspector's probe hooks a layer of its choice: the eager model does that.
+        if self.runs_traced:
+            return self._infer_traced(raw, prepared.x)
         t1 = time.perf_counter()
         cam = self.saliency == "gradcam"
         rec = self.recorder
@@ -163,10 +236,33 @@ class Engine:
         raw.result.timings_ms["saliency"] = (t3 - t2) * 1000
         return raw
 
+    def _infer_traced(self, raw: Raw, x: torch.Tensor) -> Raw:
+        """The traced forward pass; Grad-CAM's gradient is left to ``finish``, which
+        can run beside the next forward pass."""
+        self.probe.arm(None)  # maps the network once, for the Answer tab's numbers
+        t1 = time.perf_counter()
+        out = self.traced.run(x)
+        synchronize(self.device)
+        t2 = time.perf_counter()
+        raw.logits = out.logits[0].float().cpu()
+        raw.outputs = out.outputs
+        cam_layer = self.recorder.cam_layer
+        if cam_layer is not None and cam_layer in out.outputs:
+            raw.cam_job = (x, out.outputs[cam_layer], int(raw.logits.argmax()))
+        raw.probe_job = (x, out.head_input)  # copied by ``finish``, off this thread
+        t3 = time.perf_counter()
+        raw.result.timings_ms["forward"] = (t2 - t1) * 1000
+        raw.result.timings_ms["saliency"] = (t3 - t2) * 1000
+        return raw
+
     def finish(self, raw: Raw) -> Result:
         result = raw.result
         if raw.logits is not None:
             t0 = time.perf_counter()
+            if raw.probe_job is not None:
+                result.probe = self.probe.from_taps(*raw.probe_job)
+            if raw.cam_job is not None:
+                raw.cam = self.traced.cam(*raw.cam_job).cpu()
             probs = torch.softmax(raw.logits, dim=0)
             top = torch.topk(probs, min(self.top_k, probs.numel()))
             labels = self.model.labels

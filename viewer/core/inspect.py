@@ -118,6 +118,15 @@ class UnitProbe:
             network_input=x.detach()[0].float().cpu().numpy().copy(),
         )
 
+    def from_taps(self, x: torch.Tensor, head_input: torch.Tensor | None) -> ProbeData | None:
+        """What ``take`` gives with no layer armed, from a traced pass's outputs."""
+        if self.map is None:
+            return None
+        return ProbeData(
+            head_input=None if head_input is None else head_input.detach()[0].float().cpu().numpy(),
+            network_input=x.detach()[0].float().cpu().numpy().copy(),
+        )
+
 
 def probe_once(model, module: nn.Module, layer: str | None, x: torch.Tensor) -> ProbeData | None:
     """What the engine's probe records, for one input ``x`` (1 x C x H x W) run through

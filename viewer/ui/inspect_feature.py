@@ -109,6 +109,14 @@ class InspectFeature(QObject):
 
     def _tab_changed(self, _index: int) -> None:
         current = self.window.side_tabs.currentWidget()
+        # The probe of a chosen layer needs the eager model; while the inspector is
+        # hidden the engine may run its faster traced network (viewer/core/traced.py).
+        engine = self.window.engine
+        wanted = self.inspector.layer if current is self.inspector else None
+        if engine.inspect_layer != wanted:
+            engine.inspect_layer = wanted
+            if wanted is not None:
+                self.window.request_frame()
         if current is self.inspector:
             self.inspector.render()
         elif current is self.answer:
@@ -140,7 +148,8 @@ class InspectFeature(QObject):
             self.inspector.layer = None
             self.inspector.probe = None
             layer = None
-        self.window.engine.inspect_layer = layer
+        shown = self.window.side_tabs.currentWidget() is self.inspector
+        self.window.engine.inspect_layer = layer if shown else None
         self.saliency.on_model(model)
 
     def _probe_frozen(self, layer: str) -> None:

@@ -592,6 +592,12 @@ class MainWindow(QMainWindow):
                 "per frame: "
                 + ", ".join(f"{k} {v:.1f} ms" for k, v in t.items() if k != "total")
                 + f"  (total {t.get('total', 0):.1f} ms)"
+                + ("  · traced" if self.engine.runs_traced else "  · eager")
+            )
+            self.timing_label.setToolTip(
+                self.engine.trace_note.capitalize()
+                or "The network runs as a TorchScript trace: faster, and it lets the "
+                "mosaics be built beside the next forward pass"
             )
         rate = f"{self._fps:.1f}" if self._fps else "-"
         state = "FROZEN" if self.frozen else f"{rate} results/s"

@@ -35,7 +35,8 @@ def work_copy(model: LoadedModel) -> LoadedModel:
                 value, dict
             ):
                 memo[id(value)] = type(value)()
-    return dataclasses.replace(model, module=copy.deepcopy(model.module, memo))
+    # traces: its own (empty) cache; the original's graphs run the original's weights
+    return dataclasses.replace(model, module=copy.deepcopy(model.module, memo), traces={})
 
 
 class Job(QObject):
