@@ -26,6 +26,10 @@ def frozen(module: nn.Module) -> nn.Module:
     return module.eval().requires_grad_(False)
 
 
+def last_linear(module: nn.Module) -> nn.Linear:
+    return [m for m in module.modules() if isinstance(m, nn.Linear)][-1]
+
+
 def eager_outputs(module, x, layers):
     rec = ActivationRecorder(module, layers)
     with rec, torch.no_grad():
@@ -38,8 +42,10 @@ def test_traced_outputs_and_gradcam_equal_the_eager_model(fixture, request, hook
     model = request.getfixturevalue(fixture)
     image = synthetic_images(1)[0]
     x = model.preprocess(image)
-    net = trace_network(model.module, x, model.display_layers, model.cam_layer)
+    last = last_linear(model.module)
+    net = trace_network(model.module, x, model.display_layers, model.cam_layer, last)
     assert hooks_left(model.module) == []
+    assert net.last_weight is last.weight  # Grad-CAM's gradient starts at its input
     # A different input than the one traced: the graph must not have frozen any values.
     x2 = model.preprocess(synthetic_images(3)[2])
     logits, reference = eager_outputs(model.module, x2, model.display_layers)
@@ -58,7 +64,8 @@ def test_traced_outputs_and_gradcam_equal_the_eager_model(fixture, request, hook
 def test_traced_gradcam_on_a_drawn_digit(digits_model, digit_drawer):
     """A real, non-zero heatmap for the winner and for another class."""
     x = digits_model.preprocess(center_digit(digit_drawer("7", (120, 100), (20, 15, 80))))
-    net = trace_network(digits_model.module, x, digits_model.display_layers, "relu3")
+    module = digits_model.module
+    net = trace_network(module, x, digits_model.display_layers, "relu3", last_linear(module))
     act = net.run(x).outputs["relu3"]
     for target in (7, 1):
         ref = reference_gradcam(digits_model.module, x, "relu3", target)
@@ -93,6 +100,32 @@ class Bypass(nn.Module):
     def forward(self, x):
         a = self.conv1(x)
         return self.fc((self.conv2(a) + a).mean(dim=(2, 3)))
+
+
+class Scaled(nn.Module):
+    """Something happens after the last Linear: its weight row is not the gradient."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return torch.tanh(self.fc(torch.relu(self.conv(x)).mean(dim=(2, 3))))
+
+
+def test_a_head_that_goes_on_after_its_last_linear_is_differentiated_whole():
+    torch.manual_seed(0)
+    model, x = frozen(Scaled()), torch.rand(1, 1, 8, 8)
+    net = trace_network(model, x, ["conv"], "conv", model.fc)
+    assert net.last_weight is None
+    out = net.run(x)
+    peaks = []
+    for target in range(3):
+        ref = reference_gradcam(model, x, "conv", target)
+        torch.testing.assert_close(net.cam(x, out.outputs["conv"], target), ref)
+        peaks.append(float(ref.max()))
+    assert max(peaks) > 0, "all reference maps are zero: the comparison would say nothing"
 
 
 def test_value_dependent_branches_are_refused():

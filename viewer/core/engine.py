@@ -21,7 +21,7 @@ from viewer.core.inspect import UnitProbe
 from viewer.core.mosaic import Scaler
 from viewer.core.recorder import ActivationRecorder, resolve
 from viewer.core.saliency import fast_gradcam, finish_cam
-from viewer.core.traced import TracedNetwork, TraceRefused, trace_network
+from viewer.core.traced import Traced, TracedNetwork, TraceRefused, trace_network
 
 SALIENCY_METHODS = ("gradcam", "none")
 # Above this forward time (ms) the worker overlaps preprocessing and finishing with the
@@ -56,9 +56,9 @@ class Raw:
     logits: torch.Tensor | None = None
     outputs: dict[str, torch.Tensor] = field(default_factory=dict)
     cam: torch.Tensor | None = None  # raw Grad-CAM map (h x w), not yet resized
-    # traced runs: (input, Grad-CAM layer output, target), differentiated by ``finish``
-    cam_job: tuple[torch.Tensor, torch.Tensor, int] | None = None
-    probe_job: tuple[torch.Tensor, torch.Tensor | None] | None = None  # (input, head input)
+    # A traced pass, unpacked by ``finish`` (with its input, for Grad-CAM's gradient).
+    traced: Traced | None = None
+    x: torch.Tensor | None = None
 
 
 def _should_pipeline(forward_ms: float | None, traced: bool = False) -> bool:
@@ -237,32 +237,36 @@ class Engine:
         return raw
 
     def _infer_traced(self, raw: Raw, x: torch.Tensor) -> Raw:
-        """The traced forward pass; Grad-CAM's gradient is left to ``finish``, which
-        can run beside the next forward pass."""
+        """The traced forward pass and nothing else: each torch call lets go of the GIL,
+        and getting it back waits for the finishing thread, so the logits, Grad-CAM's
+        gradient and the probe's copies are left to ``finish``, beside the next pass."""
         self.probe.arm(None)  # maps the network once, for the Answer tab's numbers
         t1 = time.perf_counter()
-        out = self.traced.run(x)
+        raw.traced, raw.x = self.traced.run(x), x
         synchronize(self.device)
-        t2 = time.perf_counter()
+        raw.result.timings_ms["forward"] = (time.perf_counter() - t1) * 1000
+        return raw
+
+    def _unpack(self, raw: Raw) -> float:
+        """A traced pass -> logits, outputs, probe, raw Grad-CAM; returns the seconds
+        Grad-CAM took."""
+        out, x = raw.traced, raw.x
         raw.logits = out.logits[0].float().cpu()
         raw.outputs = out.outputs
+        raw.result.probe = self.probe.from_taps(x, out.head_input)
+        raw.traced = raw.x = None
         cam_layer = self.recorder.cam_layer
-        if cam_layer is not None and cam_layer in out.outputs:
-            raw.cam_job = (x, out.outputs[cam_layer], int(raw.logits.argmax()))
-        raw.probe_job = (x, out.head_input)  # copied by ``finish``, off this thread
-        t3 = time.perf_counter()
-        raw.result.timings_ms["forward"] = (t2 - t1) * 1000
-        raw.result.timings_ms["saliency"] = (t3 - t2) * 1000
-        return raw
+        if cam_layer is None or cam_layer not in raw.outputs:
+            return 0.0
+        t0 = time.perf_counter()
+        activation = raw.outputs[cam_layer]
+        raw.cam = self.traced.cam(x, activation, int(raw.logits.argmax())).cpu()
+        return time.perf_counter() - t0
 
     def finish(self, raw: Raw) -> Result:
         result = raw.result
+        cam_s = self._unpack(raw) if raw.traced is not None else 0.0
         if raw.logits is not None:
-            t0 = time.perf_counter()
-            if raw.probe_job is not None:
-                result.probe = self.probe.from_taps(*raw.probe_job)
-            if raw.cam_job is not None:
-                raw.cam = self.traced.cam(*raw.cam_job).cpu()
             probs = torch.softmax(raw.logits, dim=0)
             top = torch.topk(probs, min(self.top_k, probs.numel()))
             labels = self.model.labels
@@ -271,10 +275,12 @@ class Engine:
             result.probs = probs.numpy()
             result.logits = raw.logits.numpy()
             if raw.cam is not None:
+                t0 = time.perf_counter() - cam_s
                 result.saliency = finish_cam(raw.cam, self.model.input_size)
                 heat = (result.saliency * 255).astype(np.uint8)
                 result.saliency_rgba = colorize(heat, self.heat)
-                result.timings_ms["saliency"] += (time.perf_counter() - t0) * 1000
+                saliency = result.timings_ms.get("saliency", 0.0)
+                result.timings_ms["saliency"] = saliency + (time.perf_counter() - t0) * 1000
             t1 = time.perf_counter()
             result.layers = self._mosaics(raw.outputs)
             result.timings_ms["mosaics"] = (time.perf_counter() - t1) * 1000

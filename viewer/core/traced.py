@@ -87,6 +87,11 @@ class TracedNetwork:
         self.layers = layers
         self.cam_layer = cam_layer
         self.has_head_input = has_head_input
+        # When the logits are the last Linear applied to its input, ``head`` stops at
+        # that input and the target's gradient there is the Linear's weight row: the
+        # largest matrix of a classifier is then read by neither the forward nor the
+        # backward pass (mobilenet_v3_small: 4 MB of its 6.4 MB head).
+        self.last_weight: torch.Tensor | None = None
 
     def run(self, x: torch.Tensor) -> Traced:
         with torch.no_grad():  # not inference_mode: Grad-CAM needs a normal tensor
@@ -99,8 +104,12 @@ class TracedNetwork:
         """Grad-CAM (raw H x W map) for ``target`` from the Grad-CAM layer's output."""
         leaf = activation.detach().requires_grad_(True)
         with torch.enable_grad():
-            logits = self.head(x, leaf)
-            (grad,) = torch.autograd.grad(logits[0, target], leaf)
+            out = self.head(x, leaf)
+            if self.last_weight is None:
+                (grad,) = torch.autograd.grad(out[0, target], leaf)
+            else:
+                row = self.last_weight[target].reshape(out.shape)
+                (grad,) = torch.autograd.grad(out, leaf, grad_outputs=row)
         return cam_from(leaf.detach(), grad)
 
 
@@ -160,30 +169,52 @@ def trace_network(
         for h in handles:
             h.remove()
 
-    head_graph = None
+    net = TracedNetwork(body_graph, None, taps, cam_layer, head_linear is not None)
     if cam_layer is not None:
-        head_graph = _trace_head(module, modules[cam_layer], x, reference[cam_layer])
-    net = TracedNetwork(body_graph, head_graph, taps, cam_layer, head_linear is not None)
+        last = _last_linear(net, head_linear, x, ref_logits)
+        net.head = _trace_head(module, modules[cam_layer], x, reference[cam_layer], last)
+        net.last_weight = last.weight if last is not None else None
     _check(net, module, x, ref_logits, reference, cam_layer)
     return net
 
 
-def _trace_head(module, cam_module, x, activation):
-    swap: dict[str, torch.Tensor] = {}
+def _last_linear(net: TracedNetwork, linear, x, logits) -> nn.Linear | None:
+    """``linear`` if the logits are exactly it applied to its input, else None."""
+    if not isinstance(linear, nn.Linear):
+        return None
+    h = net.run(x).head_input
+    if h is None or h.dim() != 2 or h.shape[0] != 1:
+        return None
+    with torch.no_grad():
+        again = torch.nn.functional.linear(h, linear.weight, linear.bias)
+    return linear if _close(again, logits) else None
+
+
+def _trace_head(module, cam_module, x, activation, last: nn.Linear | None):
+    """The graph from the Grad-CAM layer's output to the logits (or, given ``last``, to
+    that Linear's input)."""
+    store: dict[str, torch.Tensor] = {}
 
     def replace(_m, _i, _out):
-        return swap["a"].clone()  # a clone: an in-place op after the cut must not touch a
+        return store["a"].clone()  # a clone: an in-place op after the cut must not touch a
+
+    def grab(_m, args):
+        store["h"] = args[0]
 
     def head(inp, a):
-        swap["a"] = a
-        return module(inp)
+        store["a"] = a
+        logits = module(inp)
+        return store["h"] if last is not None else logits
 
-    handle = cam_module.register_forward_hook(replace)
+    handles = [cam_module.register_forward_hook(replace)]
+    if last is not None:
+        handles.append(last.register_forward_pre_hook(grab))
     try:
         with torch.no_grad():
             graph = _trace(head, (x, activation.detach().clone()))
     finally:
-        handle.remove()
+        for h in handles:
+            h.remove()
     if _uses_input(graph.graph, 0):
         raise TraceRefused("a path goes around the Grad-CAM layer (the head needs the input)")
     return graph
