@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 SUBCOMMANDS = ("view", "predict", "layers", "train", "bench", "explain", "visualize", "soak")
@@ -96,6 +97,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnn-viewer",
@@ -179,6 +190,14 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
         type=_positive,
         default=1,
         help="results to show before --screenshot, or to record with --record",
+    )
+    p.add_argument(
+        "--wait",
+        type=_positive_seconds,
+        default=20.0,
+        metavar="SECONDS",
+        help="with --screenshot: when no new result is shown for SECONDS (default 20), save "
+        "the window as it is and exit with status 1 (a source that sends no frames)",
     )
     p.add_argument(
         "--record",
@@ -291,6 +310,7 @@ def cmd_view(args: argparse.Namespace) -> int:
             source=args.source,
             screenshot=args.screenshot,
             frames=args.frames,
+            wait=args.wait,
             threads=args.threads,
             record=args.record,
             reset_settings=args.reset_settings,

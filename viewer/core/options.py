@@ -39,6 +39,7 @@ class ViewerOptions:
     saliency: str = "gradcam"
     screenshot: str | None = None  # save the window as PNG after `frames` results, then exit
     frames: int = 1
+    wait: float = 20.0  # seconds without a new result before --screenshot gives up
     threads: int | None = None
     record: str | None = None  # record the window to this MP4 until it closes (or `frames`)
     reset_settings: bool = False  # start with defaults, forgetting what was saved
