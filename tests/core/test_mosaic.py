@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from viewer.core.mosaic import GAP, LEVELS, VECTOR_COLS, build_mosaic, grid_for, tile_at
+from viewer.core.mosaic import (
+    GAP,
+    LEVELS,
+    VECTOR_COLS,
+    Scaler,
+    build_mosaic,
+    grid_for,
+    shrink,
+    tile_at,
+)
 
 SHAPES = [
     (1, 5, 7),
@@ -152,3 +161,17 @@ def test_token_sequence_is_one_map():
     assert grid == (1, 1) and tile == (6, 9) and mosaic.shape == (6, 9)
     a = act.numpy()
     np.testing.assert_array_equal(mosaic, expected_tile(a, a.min(), a.max()))
+
+
+def test_a_long_thin_map_keeps_its_short_side():
+    """Swin's blocks give channels-last 7 x 7 x 768 outputs, read as 7 maps of 7 x 768:
+    the long side is averaged down, the short one must not shrink to nothing."""
+    act = torch.arange(7 * 7 * 768, dtype=torch.float32).reshape(7, 7, 768)
+    small = shrink(act.numpy())
+    assert small.shape == (7, 7, 64)
+    np.testing.assert_allclose(small[0, 0, 0], act[0, 0, :12].mean().item())
+    mosaic, grid, tile, _ = Scaler("layer").build("x", act)
+    assert tile == (7, 64) and grid[0] * grid[1] >= 7
+    assert mosaic.shape == (grid[0] * 8 - 1, grid[1] * 65 - 1)
+    square = np.ones((2, 128, 128), np.float32)
+    assert shrink(square).shape == (2, 64, 64)  # square maps: as before

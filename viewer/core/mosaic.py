@@ -84,12 +84,15 @@ def shrink(maps: np.ndarray, max_side: int = MAX_TILE) -> np.ndarray:
     f = math.ceil(max(h, w) / max_side)
     if f <= 1:
         return maps
-    hh, ww = h // f, w // f
+    # A side shorter than f stays whole (Swin's 7 x 7 x 768 channels-last output would
+    # otherwise shrink to 0 rows); the long one is still averaged down.
+    fh, fw = (f if h >= f else 1), (f if w >= f else 1)
+    hh, ww = h // fh, w // fw
     acc = np.zeros((c, hh, ww), np.float32)
-    for dy in range(f):
-        for dx in range(f):
-            acc += maps[:, dy : hh * f : f, dx : ww * f : f]
-    acc *= 1.0 / (f * f)
+    for dy in range(fh):
+        for dx in range(fw):
+            acc += maps[:, dy : hh * fh : fh, dx : ww * fw : fw]
+    acc *= 1.0 / (fh * fw)
     return acc
 
 
