@@ -60,7 +60,8 @@ def _trace(fn, args) -> torch.jit.ScriptFunction:
             raise TraceRefused(f"tracing failed: {type(exc).__name__}: {exc}") from exc
     for w in caught:
         if issubclass(w.category, torch.jit.TracerWarning):
-            raise TraceRefused(f"the forward pass branches on values ({w.message})")
+            first = str(w.message).split(". ")[0]  # the rest is the same advice each time
+            raise TraceRefused(f"the forward pass branches on values ({first})")
     return traced
 
 
@@ -216,7 +217,10 @@ def _trace_head(module, cam_module, x, activation, last: nn.Linear | None):
         for h in handles:
             h.remove()
     if _uses_input(graph.graph, 0):
-        raise TraceRefused("a path goes around the Grad-CAM layer (the head needs the input)")
+        raise TraceRefused(
+            "the layers after the Grad-CAM layer still need the network's input "
+            "(a path goes around that layer)"
+        )
     return graph
 
 
