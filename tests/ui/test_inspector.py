@@ -161,3 +161,31 @@ def test_saliency_runs_off_the_gui_thread_measures_cost_and_cancels(qtbot, windo
     qtbot.waitUntil(lambda: not panel.job.busy and panel.bar.isHidden(), timeout=10000)
     assert panel.caption.text() == "cancelled"
     assert "occlusion" not in panel.costs
+
+
+def test_the_traced_network_runs_while_the_inspector_is_hidden(qtbot, window):
+    """The inspector's probe (any layer) needs the eager model only while its tab is
+    shown; on another tab the engine goes back to the traced network and the Answer
+    tab still gets its numbers."""
+    drawn(qtbot, window)
+    f = feature(window)
+    assert window.engine.traced is not None and window.engine.runs_traced
+    f.select("conv2", 3)
+    assert window.engine.inspect_layer == "conv2" and not window.engine.runs_traced
+    qtbot.waitUntil(lambda: f.inspector.probe is not None and f.inspector.probe.layer == "conv2")
+    window.actions_by_name["answer"].trigger()
+    assert window.engine.inspect_layer is None and window.engine.runs_traced
+    window.draw_example()
+    qtbot.waitUntil(
+        lambda: window.last_result.probe is not None and window.last_result.probe.layer is None
+    )
+    assert window.last_result.probe.head_input is not None  # from the traced pass
+    window.actions_by_name["inspector"].trigger()
+    assert window.engine.inspect_layer == "conv2"  # back where it was
+    qtbot.waitUntil(lambda: window.last_result.probe.layer == "conv2")
+    window._update_status()  # the timing line says which network ran (twice a second)
+    assert window.timing_label.text().endswith("· eager")
+    window.actions_by_name["answer"].trigger()
+    window._update_status()
+    assert window.timing_label.text().endswith("· traced")
+    assert "TorchScript" in window.timing_label.toolTip()
