@@ -470,7 +470,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if traced:
         where += f"; traced network (raw eager PyTorch: {eager:.1f} fps)"
     elif engine.trace_note:
-        where += f"; eager network ({engine.trace_note})"
+        where += f"; {engine.trace_note}"
     gui = _input_delay_line(run.input_delay_ms)
     if args.json:
         print(json.dumps(figures))

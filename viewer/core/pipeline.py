@@ -3,10 +3,10 @@
     frames --> [prepare + infer] --> [finish] --> results
 
 Two ways to run, chosen per engine (``Engine.pipelined``, measured at warm-up):
-- serial: one thread runs prepare, infer and finish for each frame. Best when the
-  forward pass is short (mobilenet_v3_small, the digit CNN): on this 2-vCPU machine the
-  two CPUs share a core, so overlapping stages slowed a ~10 ms forward pass by more
-  than it saved, and every hand-over costs a GIL switch.
+- serial: one thread runs prepare, infer and finish for each frame. Best for a tiny
+  network (the digit CNN) and for a short eager forward pass: an eager pass holds the
+  GIL between its ops, so a finishing thread beside it halved it (mobilenet_v3_small:
+  80 -> 40-44 fps; another process on the second vCPU cost only 10-20%).
 - pipelined: finishing a result (mosaics, heatmap) runs on a second thread while the
   next forward pass runs (resnet18, and any traced network: its forward pass releases
   the GIL). For a short forward pass (``Engine.prefetch``) the finishing thread also

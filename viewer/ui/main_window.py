@@ -594,8 +594,9 @@ class MainWindow(QMainWindow):
                 + f"  (total {t.get('total', 0):.1f} ms)"
                 + ("  · traced" if self.engine.runs_traced else "  · eager")
             )
+            note = self.engine.trace_note
             self.timing_label.setToolTip(
-                self.engine.trace_note.capitalize()
+                note[:1].upper() + note[1:]
                 or "The network runs as a TorchScript trace: faster, and it lets the "
                 "mosaics be built beside the next forward pass"
             )
