@@ -3,6 +3,7 @@ stays eager; the engine's results are the same either way."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 import time
 
@@ -225,3 +226,18 @@ def test_engine_on_an_untraceable_model_stays_eager_and_says_why(tmp_path):
     assert result.error is None and len(result.top) == 4
     assert engine.traced is None
     assert "eager" in engine.trace_note and "branches on values" in engine.trace_note
+
+
+def test_inspecting_a_layer_makes_a_short_eager_pass_serial(mobilenet_model, monkeypatch):
+    """Traced, a 10 ms pass pipelines on 2 CPUs (it leaves the GIL to the finishing
+    thread); while the inspector runs the eager model, it would take turns at the GIL."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    engine = Engine(mobilenet_model)
+    engine.process(Frame(0, time.perf_counter(), synthetic_images(1)[0], "x"))
+    monkeypatch.setattr(mobilenet_model, "forward_ms", 10.0)
+    engine._set_mode()
+    assert engine.traced is not None and engine.pipelined and engine.pipelined_now
+    engine.inspect_layer = "features.3"
+    assert engine.pipelined and not engine.pipelined_now
+    engine.inspect_layer = None
+    assert engine.pipelined_now

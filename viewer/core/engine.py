@@ -156,6 +156,14 @@ class Engine:
         self.pipelined = _should_pipeline(ms, self.traced is not None)
         self.prefetch = self.pipelined and ms is not None and ms < PREFETCH_MAX_FORWARD_MS
 
+    @property
+    def pipelined_now(self) -> bool:
+        """The worker mode for the next frame. While a layer is inspected the eager model
+        runs, and an eager pass only pipelines when it is long (it holds the GIL)."""
+        if self.traced is None or self.runs_traced:
+            return self.pipelined
+        return _should_pipeline(self.model.forward_ms)
+
     # ---- the traced network ------------------------------------------------------------
     @property
     def runs_traced(self) -> bool:

@@ -125,7 +125,7 @@ class InferenceWorker:
         if frame is None or self._stop.is_set():
             return
         engine = self.engine  # read after the wait: set_engine may have run meanwhile
-        if not engine.pipelined:
+        if not engine.pipelined_now:
             try:
                 result = engine.process(frame)
             except Exception as exc:
@@ -145,7 +145,7 @@ class InferenceWorker:
     def _prefetch(self) -> None:
         """Prepare the waiting frame for the forward thread (short forward passes)."""
         engine = self.engine
-        if not engine.prefetch or self.prepared.peek() is not None:
+        if not (engine.prefetch and engine.pipelined_now) or self.prepared.peek() is not None:
             return
         frame = self.frames.take_nowait()
         if frame is not None:
