@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from viewer.core.recorder import first_tensor
+
 # Modules that keep the position and channel of each value (elementwise, per channel).
 ELEMENTWISE = (
     nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh,
@@ -142,13 +144,12 @@ class NetworkMap:
 
         def post(_name, mod):
             def hook(_m, _args, out):
-                if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
-                    out = out[0]
+                out = first_tensor(out)
                 name, in_shape, parent = pending.pop(id(mod))
-                out_shape = tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else None
+                out_shape = tuple(out.shape[1:]) if out is not None else None
                 node = Node(len(self.nodes), name, mod, in_shape, out_shape, parent)
                 self.nodes.append(node)
-                if isinstance(out, torch.Tensor):
+                if out is not None:
                     keep.append(out)
                     producer[out.data_ptr()] = node.index
 

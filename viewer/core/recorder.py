@@ -15,6 +15,14 @@ class LayerNotFound(KeyError):
         return str(self.args[0])
 
 
+def first_tensor(out) -> torch.Tensor | None:
+    """A module's output as one tensor: the first of a tuple (e.g. attention's (output,
+    weights)), or None when it is no tensor."""
+    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+        out = out[0]
+    return out if isinstance(out, torch.Tensor) else None
+
+
 def resolve(module: nn.Module, names: list[str]) -> dict[str, nn.Module]:
     """Map layer names to submodules; raise LayerNotFound naming the unknown ones."""
     modules = dict(module.named_modules())
@@ -56,9 +64,8 @@ class ActivationRecorder:
 
     def _record(self, name: str):
         def hook(_mod, _inp, out):
-            if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
-                out = out[0]  # e.g. attention's (output, weights)
-            if not isinstance(out, torch.Tensor):
+            out = first_tensor(out)
+            if out is None:
                 return
             t = out.detach()
             try:

@@ -9,17 +9,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from viewer.core.recorder import resolve
+from viewer.core.recorder import first_tensor, resolve
 
 
 class _StopForward(Exception):
     """Raised from a hook to skip the rest of the network."""
-
-
-def first_tensor(out) -> torch.Tensor | None:
-    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
-        out = out[0]
-    return out if isinstance(out, torch.Tensor) else None
 
 
 class Taps:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from viewer.core.recorder import ActivationRecorder, resolve
+from viewer.core.recorder import ActivationRecorder, first_tensor, resolve
 from viewer.core.saliency import cam_from, fast_gradcam
 
 
@@ -42,12 +42,6 @@ class Traced:
     logits: torch.Tensor
     outputs: dict[str, torch.Tensor]
     head_input: torch.Tensor | None
-
-
-def _first_tensor(out):
-    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
-        return out[0]  # e.g. attention's (output, weights), as the recorder does
-    return out if isinstance(out, torch.Tensor) else None
 
 
 def _trace(fn, args) -> torch.jit.ScriptFunction:
@@ -82,11 +76,10 @@ class TracedNetwork:
     """Runs ``body`` (inference thread) and ``cam`` (finishing thread). Build with
     ``trace_network``."""
 
-    def __init__(self, body, head, layers: list[str], cam_layer: str | None, has_head_input):
+    def __init__(self, body, head, layers: list[str], has_head_input: bool) -> None:
         self.body = body
         self.head = head
         self.layers = layers
-        self.cam_layer = cam_layer
         self.has_head_input = has_head_input
         # When the logits are the last Linear applied to its input, ``head`` stops at
         # that input and the target's gradient there is the Linear's weight row: the
@@ -144,7 +137,7 @@ def trace_network(
 
     def tap(name: str):
         def hook(_m, _i, out):
-            t = _first_tensor(out)
+            t = first_tensor(out)
             if t is not None:
                 store[name] = t.clone() if name in rec.clone_needed else t
 
@@ -170,7 +163,7 @@ def trace_network(
         for h in handles:
             h.remove()
 
-    net = TracedNetwork(body_graph, None, taps, cam_layer, head_linear is not None)
+    net = TracedNetwork(body_graph, None, taps, head_linear is not None)
     if cam_layer is not None:
         last = _last_linear(net, head_linear, x, ref_logits)
         net.head = _trace_head(module, modules[cam_layer], x, reference[cam_layer], last)
