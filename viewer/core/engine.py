@@ -255,25 +255,25 @@ class Engine:
         raw.result.timings_ms["forward"] = (time.perf_counter() - t1) * 1000
         return raw
 
-    def _unpack(self, raw: Raw) -> float:
-        """A traced pass -> logits, outputs, probe, raw Grad-CAM; returns the seconds
-        Grad-CAM took."""
+    def _unpack(self, raw: Raw) -> None:
+        """A traced pass -> logits, outputs, probe and raw Grad-CAM, as ``infer`` leaves
+        them on the eager path (with the "saliency" time so far)."""
         out, x = raw.traced, raw.x
         raw.logits = out.logits[0].float().cpu()
         raw.outputs = out.outputs
         raw.result.probe = self.probe.from_taps(x, out.head_input)
         raw.traced = raw.x = None
-        cam_layer = self.recorder.cam_layer
-        if cam_layer is None or cam_layer not in raw.outputs:
-            return 0.0
         t0 = time.perf_counter()
-        activation = raw.outputs[cam_layer]
-        raw.cam = self.traced.cam(x, activation, int(raw.logits.argmax())).cpu()
-        return time.perf_counter() - t0
+        cam_layer = self.recorder.cam_layer
+        if cam_layer is not None and cam_layer in raw.outputs:
+            activation = raw.outputs[cam_layer]
+            raw.cam = self.traced.cam(x, activation, int(raw.logits.argmax())).cpu()
+        raw.result.timings_ms["saliency"] = (time.perf_counter() - t0) * 1000
 
     def finish(self, raw: Raw) -> Result:
         result = raw.result
-        cam_s = self._unpack(raw) if raw.traced is not None else 0.0
+        if raw.traced is not None:
+            self._unpack(raw)
         if raw.logits is not None:
             probs = torch.softmax(raw.logits, dim=0)
             top = torch.topk(probs, min(self.top_k, probs.numel()))
@@ -283,12 +283,11 @@ class Engine:
             result.probs = probs.numpy()
             result.logits = raw.logits.numpy()
             if raw.cam is not None:
-                t0 = time.perf_counter() - cam_s
+                t0 = time.perf_counter()
                 result.saliency = finish_cam(raw.cam, self.model.input_size)
                 heat = (result.saliency * 255).astype(np.uint8)
                 result.saliency_rgba = colorize(heat, self.heat)
-                saliency = result.timings_ms.get("saliency", 0.0)
-                result.timings_ms["saliency"] = saliency + (time.perf_counter() - t0) * 1000
+                result.timings_ms["saliency"] += (time.perf_counter() - t0) * 1000
             t1 = time.perf_counter()
             result.layers = self._mosaics(raw.outputs)
             result.timings_ms["mosaics"] = (time.perf_counter() - t1) * 1000

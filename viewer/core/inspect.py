@@ -115,7 +115,7 @@ class UnitProbe:
             output=arr("output"),
             conv_input=arr("conv_input"),
             head_input=arr("head_input"),
-            network_input=x.detach()[0].float().cpu().numpy().copy(),
+            network_input=_sample(x).copy(),
         )
 
     def from_taps(self, x: torch.Tensor, head_input: torch.Tensor | None) -> ProbeData | None:
@@ -123,9 +123,14 @@ class UnitProbe:
         if self.map is None:
             return None
         return ProbeData(
-            head_input=None if head_input is None else head_input.detach()[0].float().cpu().numpy(),
-            network_input=x.detach()[0].float().cpu().numpy().copy(),
+            head_input=None if head_input is None else _sample(head_input),
+            network_input=_sample(x).copy(),
         )
+
+
+def _sample(t: torch.Tensor) -> np.ndarray:
+    """The first sample of a batch as float32 numpy (a view where torch allows one)."""
+    return t.detach()[0].float().cpu().numpy()
 
 
 def probe_once(model, module: nn.Module, layer: str | None, x: torch.Tensor) -> ProbeData | None:
