@@ -45,7 +45,7 @@ class _App:
 
 
 def _fake_window(qtbot, tmp_path):
-    from PyQt6.QtWidgets import QMainWindow
+    from PyQt6.QtWidgets import QLabel, QMainWindow
 
     class Window(QMainWindow):
         source = None
@@ -54,6 +54,7 @@ def _fake_window(qtbot, tmp_path):
         def __init__(self) -> None:
             super().__init__()
             self.render_listeners: list = []
+            self.status_text = QLabel()  # the window's status line (empty here)
             self.shown = 0
             self.saved: list[str] = []
 

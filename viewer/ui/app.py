@@ -185,14 +185,13 @@ def _arm_screenshot(app, window, options: ViewerOptions) -> None:
     """
     from PyQt6.QtCore import QTimer
 
-    finished = False
+    # Exactly one of the two endings runs: reaching the frames stops the watchdog, and
+    # the watchdog giving up takes the listener away.
     watchdog = QTimer(window)
     watchdog.setSingleShot(True)
     watchdog.setInterval(min(max(1, round(options.wait * 1000)), 2**31 - 1))
 
     def after(result) -> None:
-        if finished:
-            return
         if window.shown >= options.frames:
             window.render_listeners.remove(after)
             watchdog.stop()
@@ -202,11 +201,6 @@ def _arm_screenshot(app, window, options: ViewerOptions) -> None:
             window.request_frame()
 
     def save_and_quit() -> None:
-        nonlocal finished
-        if finished:
-            return
-        finished = True
-        watchdog.stop()
         ok = window.save_screenshot(options.screenshot)
         if ok:
             print(f"saved {options.screenshot}")
@@ -215,14 +209,9 @@ def _arm_screenshot(app, window, options: ViewerOptions) -> None:
         app.exit(0 if ok else 1)
 
     def gave_up() -> None:
-        nonlocal finished
-        if finished:
-            return
-        finished = True
-        if after in window.render_listeners:
-            window.render_listeners.remove(after)
+        window.render_listeners.remove(after)
         ok = window.save_screenshot(options.screenshot)
-        spec = getattr(window, "source_spec", None) or options.source
+        spec = window.source_spec
         detail = _screenshot_wait_detail(window)
         saved = (
             f"saved the window as it is to {options.screenshot}"
@@ -247,7 +236,7 @@ def _arm_screenshot(app, window, options: ViewerOptions) -> None:
 def _screenshot_wait_detail(window) -> str:
     """What the window says about the missing results: the source's own message when it is
     not running, else the status bar's passing message or its source line."""
-    source = getattr(window, "source", None)
+    source = window.source
     if source is not None:
         try:
             status = source.status()
@@ -255,8 +244,4 @@ def _screenshot_wait_detail(window) -> str:
             status = None
         if status is not None and status.state != "running" and status.message:
             return status.message
-    message = window.statusBar().currentMessage()
-    if message:
-        return message
-    text = getattr(window, "status_text", None)
-    return text.text() if text is not None else ""
+    return window.statusBar().currentMessage() or window.status_text.text()
