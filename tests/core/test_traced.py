@@ -14,17 +14,13 @@ from torch import nn
 
 from models import load_model
 from models.drawing import center_digit
+from models.registry import _freeze as frozen  # as every LoadedModel's module is
 from viewer.core.engine import Engine
 from viewer.core.frames import Frame
 from viewer.core.recorder import ActivationRecorder
 from viewer.core.saliency import reference_gradcam
 from viewer.core.synthetic import synthetic_images
 from viewer.core.traced import TraceRefused, trace_network
-
-
-def frozen(module: nn.Module) -> nn.Module:
-    """Eval mode, parameters frozen: as every LoadedModel's module is."""
-    return module.eval().requires_grad_(False)
 
 
 def last_linear(module: nn.Module) -> nn.Linear:
