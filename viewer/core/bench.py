@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +20,7 @@ from viewer.core.frames import Frame, Result
 from viewer.core.pipeline import Engine, InferenceWorker
 from viewer.core.slot import LatestSlot
 from viewer.core.synthetic import SyntheticSource, synthetic_images
+from viewer.core.traced import plain_trace
 
 KEYS = (
     "raw_fps", "pipeline_fps", "ratio", "stage_ms", "latency_ms_p50", "latency_ms_p95",
@@ -44,14 +44,6 @@ def all_layers(model: LoadedModel) -> list[str]:
     return [name for name, _ in model.module.named_modules() if name]
 
 
-def plain_trace(model: LoadedModel, x: torch.Tensor):
-    """The model alone as a TorchScript trace (what the engine runs, minus its extras)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with torch.no_grad():
-            return torch.jit.trace(model.module, x, check_trace=False)
-
-
 def measure_raw_fps(
     model: LoadedModel, threads: int, seconds: float = 2.0, traced: bool = False
 ) -> float:
@@ -59,7 +51,7 @@ def measure_raw_fps(
     same input size and torch thread count as the engine, after warm-up. ``traced``:
     run it as a plain TorchScript trace, as an engine with a traced network does."""
     x = model.preprocess(synthetic_images(1)[0]).to(model.device)
-    net = plain_trace(model, x) if traced else model.module
+    net = plain_trace(model.module, x) if traced else model.module
     result: list[float] = []
 
     def run() -> None:

@@ -59,6 +59,13 @@ def _trace(fn, args) -> torch.jit.ScriptFunction:
     return traced
 
 
+def plain_trace(module: nn.Module, x: torch.Tensor) -> torch.jit.ScriptFunction:
+    """The model alone, traced as ``trace_network`` traces it (the benchmark's raw_fps
+    for an engine that runs a traced network)."""
+    with torch.no_grad():
+        return _trace(module, (x,))
+
+
 def _uses_input(graph: torch._C.Graph, index: int) -> bool:
     torch._C._jit_pass_dce(graph)
     return bool(list(graph.inputs())[index].uses())
