@@ -9,8 +9,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
-from models import load_model
+from cnn_viewer.models import load_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,7 +108,7 @@ def mnist_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def mnist_data(mnist_dir):
-    from models.mnist import load_mnist_folder
+    from cnn_viewer.models.data.mnist import load_mnist_folder
 
     return load_mnist_folder(mnist_dir)
 
@@ -135,7 +134,7 @@ def one_thread():
 
 @pytest.fixture(autouse=True)
 def private_settings(tmp_path_factory, monkeypatch):
-    """No test reads or writes the user's saved window settings (viewer/ui/keep_settings)."""
+    """No test reads or writes the user's saved window settings (cnn_viewer.ui.session.settings)."""
     monkeypatch.setenv("CNN_VIEWER_SETTINGS", str(tmp_path_factory.mktemp("settings") / "s.ini"))
 
 

@@ -3,9 +3,8 @@
 import json
 
 import torch
-
-from viewer.cli import main
-from viewer.core.bench import KEYS
+from cnn_viewer.cli.main import main
+from cnn_viewer.core.bench.headless import KEYS
 
 
 def test_bench_json_has_exactly_the_keys(capsys, torch_threads):

@@ -12,11 +12,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from models import load_model
-from models.checkpoint import read_checkpoint
-from models.drawing import center_digit
-from viewer.cli import main
+from cnn_viewer.cli.main import main
+from cnn_viewer.models import load_model
+from cnn_viewer.models.checkpoint import read_checkpoint
+from cnn_viewer.models.data.drawing import center_digit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,7 +97,7 @@ def test_predict_several_and_top(capsys, images):
 
 def test_predict_mnist_digit_file(capsys, tmp_path, mnist_data):
     """Without --as-drawing an MNIST image goes straight in, as the network was trained."""
-    from models.mnist import split_indices
+    from cnn_viewer.models.data.mnist import split_indices
 
     images, labels = mnist_data
     test = split_indices(len(images))["test"][:5]

@@ -8,12 +8,12 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from cnn_viewer.cli.main import main
+from cnn_viewer.models import load_model
+from cnn_viewer.models.checkpoint import read_checkpoint
 from safetensors.torch import load_file
 
-from models import load_model
-from models.checkpoint import read_checkpoint
 from tests.shapes_data import write_shapes
-from viewer.cli import main
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

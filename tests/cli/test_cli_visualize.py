@@ -5,8 +5,7 @@ from __future__ import annotations
 import cv2
 import pytest
 import torch
-
-from viewer.cli import main
+from cnn_viewer.cli.main import main
 
 
 @pytest.fixture(autouse=True)

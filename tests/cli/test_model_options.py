@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from cnn_viewer.cli.main import _model_options, build_parser, main
+from cnn_viewer.models.data.images import read_image
+from cnn_viewer.models.zoo.torchvision_zoo import torchvision_preprocess
 from torch import nn
-
-from models.images import read_image
-from models.registry import torchvision_preprocess
-from viewer.cli import _model_options, build_parser, main
 
 NET_PY = """
 import torch

@@ -7,10 +7,10 @@ import json
 import time
 
 import pytest
+from cnn_viewer.cli.main import main
+from cnn_viewer.models.data.images import InputError, read_image, to_rgb
 
-from models.images import InputError, read_image, to_rgb
 from tests.image_corpus import write_corpus
-from viewer.cli import main
 
 
 @pytest.fixture(scope="module")

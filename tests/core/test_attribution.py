@@ -20,9 +20,7 @@ from captum.attr import (
     Occlusion,
     Saliency,
 )
-
-from models.drawing import center_digit
-from viewer.core.attribution import (
+from cnn_viewer.core.explain.attribution import (
     METHODS,
     Cancelled,
     attribute,
@@ -32,6 +30,7 @@ from viewer.core.attribution import (
     rank_correlation,
     resize_map,
 )
+from cnn_viewer.models.data.drawing import center_digit
 
 ATOL = 1e-5
 # captum notes that it sets requires_grad and adds ReLU hooks; expected here.

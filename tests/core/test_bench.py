@@ -4,9 +4,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
-from models.devices import resolve_device
-from viewer.core.bench import (
+from cnn_viewer.core.bench.headless import (
     KEYS,
     Run,
     Sample,
@@ -15,6 +13,7 @@ from viewer.core.bench import (
     run_headless,
     summarize,
 )
+from cnn_viewer.models.devices import resolve_device
 
 
 def test_headless_run_on_the_digit_cnn(digits_model, torch_threads):

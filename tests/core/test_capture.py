@@ -10,12 +10,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from viewer.core.capture import CameraSource, list_cameras
-from viewer.core.frames import Frame
-from viewer.core.slot import LatestSlot
-from viewer.core.sources import open_source
-from viewer.core.video import DEFAULT_FPS, VideoFileSource, video_fps
+from cnn_viewer.core.dataflow.frames import Frame
+from cnn_viewer.core.dataflow.slot import LatestSlot
+from cnn_viewer.core.sources.capture import CameraSource, list_cameras
+from cnn_viewer.core.sources.open_source import open_source
+from cnn_viewer.core.sources.video import DEFAULT_FPS, VideoFileSource, video_fps
 
 H, W = 48, 64
 FPS = 30.0

@@ -5,13 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from models.drawing import center_digit
-from viewer.core.embedding import FeatureReader, build_embedding, pca, penultimate_layer
-from viewer.core.examples import draw_digit
-from viewer.core.featurevis import Cancelled
-from viewer.core.invariance import TRANSFORMS, default_values, sweep, warp
-from viewer.core.scan_data import DataReader, DataSpec, default_digits_folder
+from cnn_viewer.core.sources.examples import draw_digit
+from cnn_viewer.core.visualize.embedding import (
+    FeatureReader,
+    build_embedding,
+    pca,
+    penultimate_layer,
+)
+from cnn_viewer.core.visualize.featurevis import Cancelled
+from cnn_viewer.core.visualize.invariance import TRANSFORMS, default_values, sweep, warp
+from cnn_viewer.core.visualize.scan_data import DataReader, DataSpec, default_digits_folder
+from cnn_viewer.models.data.drawing import center_digit
 
 
 @pytest.fixture(scope="module")

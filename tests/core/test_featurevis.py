@@ -7,18 +7,17 @@ import threading
 import numpy as np
 import pytest
 import torch
-
-from models.drawing import center_digit
-from viewer.core.deepdream import deep_dream
-from viewer.core.examples import draw_digit
-from viewer.core.featurevis import (
+from cnn_viewer.core.hooks.taps import Taps
+from cnn_viewer.core.sources.examples import draw_digit
+from cnn_viewer.core.visualize.deepdream import deep_dream
+from cnn_viewer.core.visualize.featurevis import (
     Cancelled,
     Settings,
     Target,
     default_settings,
     maximize,
 )
-from viewer.core.taps import Taps
+from cnn_viewer.models.data.drawing import center_digit
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -9,13 +9,11 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-from torch import nn
-
-from viewer.core.answer import logit_parts, softmax_story
-from viewer.core.attribution import model_copy
-from viewer.core.engine import Engine
-from viewer.core.frames import Frame
-from viewer.core.inspect import (
+from cnn_viewer.core.dataflow.frames import Frame
+from cnn_viewer.core.engine.engine import Engine
+from cnn_viewer.core.explain.answer import logit_parts, softmax_story
+from cnn_viewer.core.explain.attribution import model_copy
+from cnn_viewer.core.explain.inspect import (
     FiringTracker,
     arithmetic,
     diverging,
@@ -23,7 +21,8 @@ from viewer.core.inspect import (
     network_map,
     stats,
 )
-from viewer.core.network_map import NetworkMap
+from cnn_viewer.core.explain.network_map import NetworkMap
+from torch import nn
 
 
 @pytest.fixture(scope="module")

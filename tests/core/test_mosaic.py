@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from viewer.core.mosaic import (
+from cnn_viewer.core.display.mosaic import (
     GAP,
     LEVELS,
     VECTOR_COLS,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
-
-from models.drawing import center_digit
-from viewer.core.engine import Engine
-from viewer.core.frames import Frame
-from viewer.core.mosaic import build_mosaic
-from viewer.core.recorder import LayerNotFound
+from cnn_viewer.core.dataflow.frames import Frame
+from cnn_viewer.core.display.mosaic import build_mosaic
+from cnn_viewer.core.engine.engine import PIPELINE_MIN_FORWARD_MS, Engine
+from cnn_viewer.core.hooks.recorder import LayerNotFound
+from cnn_viewer.models.data.drawing import center_digit
 
 
 def frame(image: np.ndarray, fid: int = 1) -> Frame:
@@ -110,10 +111,16 @@ def test_warm_up_on_torchvision_model_leaves_no_hooks(mobilenet_model, hooks_lef
 
 
 def test_a_rebuilt_engine_keeps_the_measured_worker_mode(resnet18_model):
-    first = Engine(resnet18_model)
+    # Eager both times: a traced engine's mode also depends on whether its own layer set
+    # has been traced yet, which a rebuilt engine for other layers has not.
+    first = Engine(resnet18_model, trace="off")
     first.warm_up(runs=1)
     assert resnet18_model.forward_ms is not None and resnet18_model.forward_ms > 0
     # A new engine for the same model (saliency toggled, layers picked) needs no warm-up
     # to know whether to finish results on a second thread.
-    again = Engine(resnet18_model, saliency="none", layers=["layer1"])
+    again = Engine(resnet18_model, saliency="none", layers=["layer1"], trace="off")
     assert again.pipelined == first.pipelined
+    # ... and the mode is the measured one, not the default for an unmeasured model.
+    assert again.pipelined == (
+        resnet18_model.forward_ms >= PIPELINE_MIN_FORWARD_MS or (os.cpu_count() or 1) >= 4
+    )

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-
-from viewer.core.recorder import ActivationRecorder, LayerNotFound
+from cnn_viewer.core.hooks.recorder import ActivationRecorder, LayerNotFound
 
 
 def assert_same(actual: torch.Tensor, expected: torch.Tensor, name: str) -> None:

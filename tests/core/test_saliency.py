@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from cnn_viewer.core.dataflow.frames import Frame
+from cnn_viewer.core.engine.engine import Engine
+from cnn_viewer.core.explain.saliency import cam_from, fast_gradcam, finish_cam, reference_gradcam
+from cnn_viewer.core.hooks.recorder import ActivationRecorder
+from cnn_viewer.models.data.drawing import center_digit
+from cnn_viewer.models.zoo.layer_choice import last_conv_layer
 from torch import nn
-
-from models.drawing import center_digit
-from models.layer_choice import last_conv_layer
-from viewer.core.engine import Engine
-from viewer.core.frames import Frame
-from viewer.core.recorder import ActivationRecorder
-from viewer.core.saliency import cam_from, fast_gradcam, finish_cam, reference_gradcam
 
 ATOL = 1e-5
 

@@ -7,11 +7,10 @@ import threading
 import time
 
 import numpy as np
-
-from models.images import Preprocess
-from viewer.core.frames import Frame, Result
-from viewer.core.pipeline import Engine, InferenceWorker
-from viewer.core.slot import LatestSlot
+from cnn_viewer.core.dataflow.frames import Frame, Result
+from cnn_viewer.core.dataflow.slot import LatestSlot
+from cnn_viewer.core.engine.pipeline import Engine, InferenceWorker
+from cnn_viewer.models.data.images import Preprocess
 
 
 def test_put_replaces_and_counts_dropped():

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from viewer.core.soak import GROWTH_LIMIT_MB, MemoryLog, rss_mb, summarize
+from cnn_viewer.core.bench.soak import GROWTH_LIMIT_MB, MemoryLog, rss_mb, summarize
 
 
 def series(seconds: int, leak_mb_per_min: float, start: float = 500.0, spike_at=None):

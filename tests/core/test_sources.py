@@ -8,10 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from viewer.core.frames import Frame
-from viewer.core.slot import LatestSlot
-from viewer.core.sources import (
+from cnn_viewer.core.dataflow.frames import Frame
+from cnn_viewer.core.dataflow.slot import LatestSlot
+from cnn_viewer.core.sources.open_source import (
     CameraSource,
     ImageSource,
     folder_images,

@@ -6,11 +6,10 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
-from viewer.core.featurevis import Cancelled
-from viewer.core.scan_data import DataReader, DataSpec, default_digits_folder
-from viewer.core.taps import Taps
-from viewer.core.topimages import cut, receptive_field, scan
+from cnn_viewer.core.hooks.taps import Taps
+from cnn_viewer.core.visualize.featurevis import Cancelled
+from cnn_viewer.core.visualize.scan_data import DataReader, DataSpec, default_digits_folder
+from cnn_viewer.core.visualize.topimages import cut, receptive_field, scan
 
 LAYERS = ["conv1", "conv2", "pool2", "fc1"]
 

@@ -10,17 +10,16 @@ import time
 import numpy as np
 import pytest
 import torch
+from cnn_viewer.core.dataflow.frames import Frame
+from cnn_viewer.core.engine.engine import Engine
+from cnn_viewer.core.engine.traced import TraceRefused, trace_network
+from cnn_viewer.core.explain.saliency import reference_gradcam
+from cnn_viewer.core.hooks.recorder import ActivationRecorder
+from cnn_viewer.core.sources.synthetic import synthetic_images
+from cnn_viewer.models import load_model
+from cnn_viewer.models.data.drawing import center_digit
+from cnn_viewer.models.zoo.loaded import freeze as frozen
 from torch import nn
-
-from models import load_model
-from models.drawing import center_digit
-from models.registry import _freeze as frozen  # as every LoadedModel's module is
-from viewer.core.engine import Engine
-from viewer.core.frames import Frame
-from viewer.core.recorder import ActivationRecorder
-from viewer.core.saliency import reference_gradcam
-from viewer.core.synthetic import synthetic_images
-from viewer.core.traced import TraceRefused, trace_network
 
 
 def last_linear(module: nn.Module) -> nn.Linear:

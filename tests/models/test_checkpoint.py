@@ -6,13 +6,19 @@ import json
 
 import pytest
 import torch
+from cnn_viewer.models import CheckpointError, load_model
+from cnn_viewer.models.checkpoint import (
+    FORMAT,
+    META_KEY,
+    CheckpointInfo,
+    read_checkpoint,
+    save_checkpoint,
+)
+from cnn_viewer.models.zoo.digits import DIGITS_CHECKPOINT
+from cnn_viewer.models.zoo.own_checkpoint import build_from_checkpoint
+from cnn_viewer.models.zoo.small_cnn import SmallCNN, SmallCNNConfig
 from safetensors import safe_open
 from safetensors.torch import save_file
-
-from models import CheckpointError, load_model
-from models.checkpoint import FORMAT, META_KEY, CheckpointInfo, read_checkpoint, save_checkpoint
-from models.registry import DIGITS_CHECKPOINT, build_from_checkpoint
-from models.small_cnn import SmallCNN, SmallCNNConfig
 
 
 def test_shipped_checkpoint_is_self_describing():

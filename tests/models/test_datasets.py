@@ -7,16 +7,16 @@ import os
 import cv2
 import numpy as np
 import pytest
-
-from models.datasets import (
+from cnn_viewer.models.data.datasets import (
     SnapshotStore,
     detect_kind,
     load_data,
     load_image_folder,
     split_train_val,
 )
-from models.images import Preprocess
-from models.mnist import DataError
+from cnn_viewer.models.data.images import Preprocess
+from cnn_viewer.models.data.mnist import DataError
+
 from tests.shapes_data import write_shapes
 
 PREP = Preprocess((32, 32), 3, (0.5,) * 3, (0.25,) * 3)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from models.mnist import split_indices
-from models.registry import DIGITS_CHECKPOINT, MNIST_MEAN, MNIST_STD
+from cnn_viewer.models.data.mnist import MNIST_MEAN, MNIST_STD, split_indices
+from cnn_viewer.models.zoo.digits import DIGITS_CHECKPOINT
 
 
 def test_api(digits_model):
@@ -61,7 +60,7 @@ def test_preprocess_values(digits_model):
 
 
 def test_predict_top_k(digits_model, digit_drawer):
-    from models.drawing import center_digit
+    from cnn_viewer.models.data.drawing import center_digit
 
     top = digits_model.predict(center_digit(digit_drawer("7", (90, 90), (10, 10, 70))), k=3)
     assert len(top) == 3 and top[0][:2] == (7, "7")
@@ -85,7 +84,7 @@ def test_accuracy_on_held_out_mnist(digits_model, mnist_data):
 
 
 def test_random_weights_model_has_the_same_shape(digits_model):
-    from models import load_model
+    from cnn_viewer.models import load_model
 
     rand = load_model("digits", weights="none")
     assert rand.labels == digits_model.labels and rand.input_size == (28, 28)

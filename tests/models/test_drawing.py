@@ -6,8 +6,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
-from models.drawing import center_digit, ink_image
+from cnn_viewer.models.data.drawing import center_digit, ink_image
 
 # (canvas (h, w), (x, y, height) of the digit): small, large, off-centre, near a corner.
 PLACEMENTS = [
@@ -60,7 +59,7 @@ def test_layout_matches_mnist(digit, digit_drawer):
 
 def test_mnist_digits_stay_readable(mnist_data, digits_model):
     """Real MNIST digits through the pad's preprocessing: the network reads them as well."""
-    from models.mnist import split_indices
+    from cnn_viewer.models.data.mnist import split_indices
 
     images, labels = mnist_data
     test = split_indices(len(images))["test"][:1000]

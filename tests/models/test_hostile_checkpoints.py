@@ -19,13 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cnn_viewer.models import CheckpointError, load_model
+from cnn_viewer.models.checkpoint import save_checkpoint
+from cnn_viewer.models.loading.weight_checks import nonfinite_weights
+from cnn_viewer.models.zoo.digits import digits_info
+from cnn_viewer.models.zoo.small_cnn import SmallCNN, SmallCNNConfig
 from safetensors.torch import save_file
-
-from models import CheckpointError, load_model
-from models.checkpoint import save_checkpoint
-from models.registry import digits_info
-from models.small_cnn import SmallCNN, SmallCNNConfig
-from models.weight_checks import nonfinite_weights
 
 REFUSE_S = 3.0  # the longest any refusal may take
 

@@ -1,13 +1,12 @@
-"""models.images: any image array or file -> RGB uint8 -> the tensor a network takes."""
+"""cnn_viewer.models.data.images: any image array or file -> RGB uint8 -> a network's tensor."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 import pytest
-
-from models import InputError
-from models.images import Preprocess, read_image, to_gray, to_rgb, to_uint8
+from cnn_viewer.models import InputError
+from cnn_viewer.models.data.images import Preprocess, read_image, to_gray, to_rgb, to_uint8
 
 
 def test_gray_becomes_three_equal_channels():

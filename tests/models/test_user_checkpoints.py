@@ -19,16 +19,15 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from cnn_viewer.models import CheckpointError, load_model
+from cnn_viewer.models.checkpoint import save_checkpoint
+from cnn_viewer.models.loading.checkpoint_files import open_checkpoint, unsafe_globals
+from cnn_viewer.models.loading.model_files import ModelFileError, parse_input_size
+from cnn_viewer.models.zoo.digits import digits_info
+from cnn_viewer.models.zoo.layer_choice import default_layers
+from cnn_viewer.models.zoo.small_cnn import SmallCNN, SmallCNNConfig
 from safetensors.torch import save_file
 from torch import nn
-
-from models import CheckpointError, load_model
-from models.checkpoint import save_checkpoint
-from models.layer_choice import default_layers
-from models.registry import digits_info
-from models.small_cnn import SmallCNN, SmallCNNConfig
-from models.user_checkpoints import open_checkpoint, unsafe_globals
-from models.user_models import ModelFileError, parse_input_size
 
 NET_PY = '''
 import torch
@@ -285,7 +284,7 @@ def test_hostile_pickle_is_refused(tmp_path, monkeypatch, how, force_env):
 
 def test_weights_only_load_holds_without_the_static_scan(tmp_path, monkeypatch):
     """Second line of defence: torch.load(weights_only=True) itself, with the env var set."""
-    import models.user_checkpoints as uc
+    import cnn_viewer.models.loading.checkpoint_files as uc
 
     monkeypatch.setattr(uc, "unsafe_globals", lambda path: set())
     monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")

@@ -59,17 +59,16 @@ def slow_weights_server() -> str:
 def main() -> int:
     phase, delay_ms, video = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     mnist = sys.argv[4] if len(sys.argv) > 4 else None
+    from cnn_viewer.cli.main import main as cli_main
+    from cnn_viewer.core.options import ModelOptions
+    from cnn_viewer.ui.app import make_app
+    from cnn_viewer.ui.window.main_window import MainWindow
     from PyQt6.QtCore import QTimer
-
-    from viewer.cli import main as cli_main
-    from viewer.core.options import ModelOptions
-    from viewer.ui.app import make_app
-    from viewer.ui.main_window import MainWindow
 
     app = make_app()
     state = {"closed_at": None, "reached": False}
     if phase == "download":
-        import models.weights_download as wd
+        import cnn_viewer.models.zoo.weights_download as wd
 
         url = slow_weights_server()
         wd.weights_url = lambda name, weights: url if weights == "default" else None

@@ -5,8 +5,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
-
-from models import load_model  # noqa: E402
+from cnn_viewer.models import load_model  # noqa: E402
 
 # Warnings Qt's offscreen platform prints for any window; they say nothing about our code.
 BENIGN = ("propagateSizeHints",)
@@ -19,11 +18,11 @@ def digits_model():
 
 @pytest.fixture
 def window(qtbot, digits_model):
-    from viewer.ui.app import make_app
-    from viewer.ui.main_window import MainWindow
+    from cnn_viewer.ui.app import make_app
+    from cnn_viewer.ui.features import build_window
 
     make_app()
-    win = MainWindow(digits_model, threads=1)
+    win = build_window(digits_model, threads=1)
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)

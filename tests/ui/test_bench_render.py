@@ -1,7 +1,7 @@
 """`bench --render`: each result drawn (and painted) in the real window, offscreen."""
 
-from viewer.core.bench import KEYS, make_engine, summarize
-from viewer.ui.bench_render import run_rendered
+from cnn_viewer.core.bench.headless import KEYS, make_engine, summarize
+from cnn_viewer.ui.bench.render import run_rendered
 
 
 def test_rendered_run_reports_a_render_stage(qapp, digits_model):
@@ -21,9 +21,8 @@ def test_input_probe_measures_event_delay_and_sees_a_blocked_gui(qapp):
     of about that much, an idle one as a small delay."""
     import time
 
+    from cnn_viewer.ui.bench.render import InputProbe
     from PyQt6.QtCore import QEventLoop, QTimer
-
-    from viewer.ui.bench_render import InputProbe
 
     probe = InputProbe(interval_ms=20)
     loop = QEventLoop()

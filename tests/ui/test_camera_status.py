@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from cnn_viewer.core.sources.capture import CameraSource
 
 from tests.fake_camera import FakeCamera
-from viewer.core.capture import CameraSource
 
 REPORT_MS = 2000
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import threading
 
-from viewer.ui.gui_thread import WrongThreadError, assert_gui_thread, guard_methods, gui_only
+from cnn_viewer.ui.workers.gui_thread import (
+    WrongThreadError,
+    assert_gui_thread,
+    guard_methods,
+    gui_only,
+)
 
 
 def in_thread(fn) -> BaseException | None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from cnn_viewer.core.explain.attribution import attribute, model_copy
 from PyQt6.QtCore import QPoint, Qt
-
-from viewer.core.attribution import attribute, model_copy
 
 
 def feature(window):
@@ -147,7 +146,7 @@ def test_saliency_runs_off_the_gui_thread_measures_cost_and_cancels(qtbot, windo
     a = panel.last
     assert (a.method, a.target) == ("integrated_gradients", 3)
     x = torch.from_numpy(window.last_result.probe.network_input)[None]
-    from viewer.core.attribution import baseline_for
+    from cnn_viewer.core.explain.attribution import baseline_for
 
     again = attribute(model_copy(window.model.module), x, "integrated_gradients", 3,
                       baseline=baseline_for(window.model)).raw  # fmt: skip

@@ -7,14 +7,13 @@ import json
 import cv2
 import numpy as np
 import pytest
+from cnn_viewer.core.display.colormaps import colorize, mosaic_lut
+from cnn_viewer.core.display.mosaic import GAP, LEVELS
+from cnn_viewer.core.output.recording import partial_path
+from cnn_viewer.models.zoo.digits import DIGITS_CHECKPOINT
 from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PyQt6.QtGui import QDragEnterEvent, QDropEvent
 from PyQt6.QtWidgets import QApplication
-
-from models.registry import DIGITS_CHECKPOINT
-from viewer.core.colormaps import colorize, mosaic_lut
-from viewer.core.mosaic import GAP, LEVELS
-from viewer.core.recording import partial_path
 
 
 @pytest.fixture(scope="module")

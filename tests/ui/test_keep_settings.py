@@ -6,11 +6,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from cnn_viewer.core.options import ModelOptions, ViewerOptions
+from cnn_viewer.ui.session.settings import ENV
+from cnn_viewer.ui.session.startup import StartUp
 from PyQt6.QtWidgets import QApplication
-
-from viewer.core.options import ModelOptions, ViewerOptions
-from viewer.ui.keep_settings import ENV
-from viewer.ui.keep_startup import StartUp
 
 
 @pytest.fixture
@@ -22,7 +21,7 @@ def store(tmp_path, monkeypatch):
 
 @pytest.fixture
 def image(tmp_path):
-    from viewer.core.examples import draw_digit
+    from cnn_viewer.core.sources.examples import draw_digit
 
     path = tmp_path / "four.png"
     cv2.imwrite(str(path), draw_digit(4, (80, 80)))
@@ -31,13 +30,13 @@ def image(tmp_path):
 
 def open_window(qtbot, options: ViewerOptions):
     """What run_viewer does, without its event loop."""
-    from viewer.ui.app import make_app
-    from viewer.ui.main_window import MainWindow
+    from cnn_viewer.ui.app import make_app
+    from cnn_viewer.ui.features import build_window
 
     make_app()
     start = StartUp(options)
     model = start.load_model()
-    win = MainWindow(model, threads=1, model_options=start.model_options)
+    win = build_window(model, threads=1, model_options=start.model_options)
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
@@ -141,7 +140,7 @@ def test_corrupt_settings_fall_back_to_defaults_with_a_message(qtbot, store, ima
 
 def test_an_unreadable_settings_file_and_a_gone_checkpoint(qtbot, store, tmp_path):
     ckpt = tmp_path / "mine.safetensors"
-    from models.registry import DIGITS_CHECKPOINT
+    from cnn_viewer.models.zoo.digits import DIGITS_CHECKPOINT
 
     ckpt.write_bytes(DIGITS_CHECKPOINT.read_bytes())
     win, _ = open_window(qtbot, ViewerOptions(model=ModelOptions(checkpoint=str(ckpt))))
@@ -181,7 +180,7 @@ def test_a_saved_camera_that_is_gone_does_not_block(qtbot, store):
 
 
 def test_record_from_the_command_line(store, tmp_path, qapp):
-    from viewer.cli import main
+    from cnn_viewer.cli.main import main
 
     video = tmp_path / "in.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30, (160, 120))

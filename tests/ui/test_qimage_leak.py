@@ -8,8 +8,7 @@ import tracemalloc
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.functions as fn
-
-from viewer.ui.qimage_leak import fixed_ndarray_to_qimage
+from cnn_viewer.ui.window.qimage_leak import fixed_ndarray_to_qimage
 
 
 def bytes_per_update(item: pg.ImageItem, images: list[np.ndarray], n: int = 1500) -> float:
@@ -31,7 +30,7 @@ def bytes_per_update(item: pg.ImageItem, images: list[np.ndarray], n: int = 1500
 
 
 def test_image_updates_no_longer_leak(qtbot, monkeypatch):
-    from viewer.ui.app import make_app
+    from cnn_viewer.ui.app import make_app
 
     make_app()  # applies the fix
     assert fn.ndarray_to_qimage is fixed_ndarray_to_qimage
@@ -39,7 +38,7 @@ def test_image_updates_no_longer_leak(qtbot, monkeypatch):
     images = [np.full((60, 80, 4), v, np.uint8) for v in (10, 200)]
     assert bytes_per_update(item, images) < 5
 
-    from viewer.ui import qimage_leak
+    from cnn_viewer.ui import qimage_leak
 
     original = qimage_leak.original_ndarray_to_qimage  # pyqtgraph's own
     assert original is not None and original is not fixed_ndarray_to_qimage

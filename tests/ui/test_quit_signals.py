@@ -6,8 +6,7 @@ import os
 import signal
 
 import pytest
-
-from viewer.ui.quit_signals import install_quit_signals, remove_quit_signals
+from cnn_viewer.ui.window.quit_signals import install_quit_signals, remove_quit_signals
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

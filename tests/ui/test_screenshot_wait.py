@@ -10,10 +10,9 @@ from pathlib import Path
 
 import cv2
 import pytest
-
-from viewer.cli import build_parser
-from viewer.core.options import ModelOptions, ViewerOptions
-from viewer.ui.app import _arm_screenshot
+from cnn_viewer.cli.main import build_parser
+from cnn_viewer.core.options import ModelOptions, ViewerOptions
+from cnn_viewer.ui.app import _arm_screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
 

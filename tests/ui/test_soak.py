@@ -10,9 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from viewer.cli_soak import write_clip
-from viewer.ui.soak_run import run_soak
+from cnn_viewer.cli.soak import write_clip
+from cnn_viewer.ui.bench.soak_run import run_soak
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,7 +33,16 @@ def test_short_soak_runs_the_window_and_samples_memory(qtbot, window, clip):
 def test_ten_minute_soak_memory_does_not_grow(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path))
     proc = subprocess.run(
-        [sys.executable, "-m", "viewer.cli_soak", "--seconds", "660", "--warmup", "60", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "cnn_viewer.cli.soak",
+            "--seconds",
+            "660",
+            "--warmup",
+            "60",
+            "--json",
+        ],
         cwd=REPO,
         env=env,
         capture_output=True,

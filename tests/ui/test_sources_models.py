@@ -3,10 +3,9 @@
 import cv2
 import numpy as np
 import pytest
+from cnn_viewer.core.options import ModelOptions
+from cnn_viewer.models import load_model
 from PyQt6.QtCore import Qt
-
-from models import load_model
-from viewer.core.options import ModelOptions
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +22,7 @@ def media(tmp_path_factory):
     images.mkdir()
     for i, digit in enumerate((3, 7)):
         canvas = np.full((90, 70), 255, np.uint8)  # dark ink on white, odd size
-        from viewer.core.examples import draw_digit
+        from cnn_viewer.core.sources.examples import draw_digit
 
         canvas = 255 - draw_digit(digit, (90, 70))
         cv2.imwrite(str(images / f"digit{i}.png"), canvas)
@@ -89,7 +88,7 @@ def test_offline_weights_offer_random_weights(qtbot, window, monkeypatch, tmp_pa
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache
     with qtbot.waitSignal(window.loader.failed, timeout=20000) as failed:
         # file:// to a missing file fails like a missing network, without one.
-        import models.weights_download as wd
+        import cnn_viewer.models.zoo.weights_download as wd
 
         missing = (tmp_path / "x.pth").as_uri()
         monkeypatch.setattr(wd, "weights_url", lambda n, w: None if w == "none" else missing)
@@ -123,7 +122,7 @@ def test_torchvision_architectures_show_every_default_layer(qtbot, window, name)
     window.worker.set_engine(engine)
     window.layers_panel.set_layers(engine.layers)
     image = np.random.default_rng(0).integers(0, 255, (180, 240, 3), dtype=np.uint8)
-    from viewer.core.frames import Frame
+    from cnn_viewer.core.dataflow.frames import Frame
 
     result = engine.process(Frame(1, 0.0, image, "test"))
     window.render(result)

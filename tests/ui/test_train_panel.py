@@ -110,7 +110,7 @@ def test_a_finished_run_shows_results_and_exports(window, qtbot, shapes, tmp_pat
     assert panel.export(tmp_path / "t.mp4") and (tmp_path / "t.mp4").stat().st_size > 0
     assert panel.export(tmp_path / "t.png") and cv2.imread(str(tmp_path / "t.png")) is not None
     assert panel.save_to(tmp_path / "m.safetensors")
-    from models import load_model
+    from cnn_viewer.models import load_model
 
     assert load_model(checkpoint=tmp_path / "m.safetensors").labels == list(SHAPES)
 

@@ -34,7 +34,7 @@ def test_one_click_digit_shows_the_image_as_it_forms(qtbot, window, tmp_path):
     assert window.model.predict(fv.result.image, k=1)[0][0] == 4
     assert "class 4" in fv.info.text() and "4: " in fv.info.text()
     assert not panel.bar.cancel.isVisible()
-    from viewer.ui.visualize_featurevis import save_image
+    from cnn_viewer.ui.visualize.featurevis import save_image
 
     out = tmp_path / "four.png"
     assert save_image(fv.view.image, str(out)) == f"saved {out}"
@@ -137,7 +137,7 @@ def test_closing_the_window_stops_a_running_job(qtbot, window):
 
 
 def test_a_new_model_cancels_the_job_and_resets_the_tabs(qtbot, window):
-    from viewer.core.options import ModelOptions
+    from cnn_viewer.core.options import ModelOptions
 
     panel = window.visualize_panel
     old = window.model
@@ -156,8 +156,7 @@ def test_a_new_model_cancels_the_job_and_resets_the_tabs(qtbot, window):
 
 def test_work_copy_leaves_the_engines_hooks_behind(digits_model):
     import torch
-
-    from viewer.ui.visualize_jobs import work_copy
+    from cnn_viewer.ui.visualize.jobs import work_copy
 
     seen = []
     handle = digits_model.module.conv2.register_forward_hook(lambda *a: seen.append(1))

@@ -1,9 +1,8 @@
 """The window with the real digit CNN: strokes on the pad drive every panel."""
 
 import numpy as np
+from cnn_viewer.core.display.colormaps import BACKGROUND, colorize, mosaic_lut
 from PyQt6.QtCore import QPoint, Qt
-
-from viewer.core.colormaps import BACKGROUND, colorize, mosaic_lut
 
 
 def drag(qtbot, widget, points, button=Qt.MouseButton.LeftButton):

@@ -23,8 +23,8 @@ class ModelOptions:
     device: str = "auto"  # 'auto' (a GPU when there is one), 'cpu', 'cuda[:N]' or 'mps'
 
     def load(self):
-        from models import load_model
-        from models.devices import resolve_device
+        from cnn_viewer.models import load_model
+        from cnn_viewer.models.devices import resolve_device
 
         device = resolve_device(self.device)  # a bad device is refused before loading
         given = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "device"}

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from viewer.core.options import ViewerOptions
+from cnn_viewer.core.options import ViewerOptions
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
@@ -65,7 +65,7 @@ def make_app(argv: list[str] | None = None):
     from PyQt6.QtWidgets import QApplication
 
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
-    from viewer.ui.qimage_leak import patch_pyqtgraph
+    from cnn_viewer.ui.window.qimage_leak import patch_pyqtgraph
 
     patch_pyqtgraph()  # PyQt6 leaks ~100 bytes per image update otherwise
     app = QApplication.instance() or QApplication(argv or ["cnn-viewer"])
@@ -100,9 +100,9 @@ def run_viewer(options: ViewerOptions, draw: int | None = None) -> int:
     if problem:
         print(f"cnn-viewer: cannot open a window: {problem}", file=sys.stderr)
         return 1
-    from models import CheckpointError
-    from models.registry import WeightsUnavailable
-    from viewer.ui.keep_startup import StartUp, record_problem
+    from cnn_viewer.models import CheckpointError
+    from cnn_viewer.models.zoo.loaded import WeightsUnavailable
+    from cnn_viewer.ui.session.startup import StartUp, record_problem
 
     problem = record_problem(options)
     if problem:
@@ -115,7 +115,7 @@ def run_viewer(options: ViewerOptions, draw: int | None = None) -> int:
         print(f"cnn-viewer: error: {exc}", file=sys.stderr)
         return 1
     if options.source != "pad":
-        from viewer.core.sources import parse_source_spec
+        from cnn_viewer.core.sources.open_source import parse_source_spec
 
         try:
             parse_source_spec(options.source)
@@ -124,7 +124,7 @@ def run_viewer(options: ViewerOptions, draw: int | None = None) -> int:
             return 1
 
     app = make_app()
-    from viewer.ui.quit_signals import install_quit_signals, remove_quit_signals
+    from cnn_viewer.ui.window.quit_signals import install_quit_signals, remove_quit_signals
 
     install_quit_signals(app)  # Ctrl+C / SIGTERM close the window cleanly
     try:
@@ -134,9 +134,9 @@ def run_viewer(options: ViewerOptions, draw: int | None = None) -> int:
 
 
 def _run_window(app, model, start, options: ViewerOptions, draw) -> int:
-    from viewer.ui.main_window import MainWindow
+    from cnn_viewer.ui.features import build_window
 
-    window = MainWindow(
+    window = build_window(
         model,
         top_k=options.top_k,
         saliency=options.saliency,
@@ -153,7 +153,7 @@ def _run_window(app, model, start, options: ViewerOptions, draw) -> int:
     if options.screenshot:
         _arm_screenshot(app, window, options)
     if options.record:
-        from viewer.ui.keep_startup import arm_record
+        from cnn_viewer.ui.session.startup import arm_record
 
         if not arm_record(app, window, options):
             window.close()

@@ -1,28 +1,42 @@
-"""Optional panels and tools that hook into the main window.
+"""The window with its features: optional panels and tools that hook into the main window.
 
-A feature is a module ``viewer/ui/feature_<name>.py`` with ``ORDER`` (an int: install
-order, so tabs and menus appear in it) and ``install(window)``, which may call
-``window.add_tab``, ``window.add_dock``, ``window.add_action`` and append to
-``window.result_listeners``, ``render_listeners``, ``model_listeners`` and
-``shutdown_listeners`` (stop and join its threads when the window shuts down: on close,
-and after the event loop ends without one). Modules are found by name, so adding a
-feature touches no shared file.
+Each feature is a function ``install(window)`` that may call ``window.add_tab``,
+``window.add_dock``, ``window.add_action`` and append to ``window.result_listeners``,
+``render_listeners``, ``model_listeners`` and ``shutdown_listeners`` (stop and join its
+threads when the window shuts down: on close, and after the event loop ends without one).
+
+They are installed in the order of FEATURES, so tabs and menus appear in that order. The
+remembered settings come after every feature that adds a dock (their layout is restored
+then), and the clean exit last. A new feature is one more line here.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from cnn_viewer.models.zoo.loaded import LoadedModel
+from cnn_viewer.ui.inspect import feature as inspect_feature
+from cnn_viewer.ui.session import feature as session_feature
+from cnn_viewer.ui.train import feature as train_feature
+from cnn_viewer.ui.visualize import feature as visualize_feature
+from cnn_viewer.ui.window import clean_exit
+from cnn_viewer.ui.window.main_window import MainWindow
 
-import viewer.ui
+FEATURES = (
+    inspect_feature.install,  # Inspector, Answer and Saliency tabs
+    train_feature.install,  # the Train dock
+    visualize_feature.install,  # the Visualize dock
+    session_feature.install,  # record, snapshot, drop, recent files, remembered settings
+    clean_exit.install,  # gc.freeze when the application quits
+)
 
 
-def feature_modules() -> list:
-    names = [m.name for m in pkgutil.iter_modules(viewer.ui.__path__)]
-    modules = [importlib.import_module(f"viewer.ui.{n}") for n in names if n.startswith("feature_")]
-    return sorted(modules, key=lambda m: (getattr(m, "ORDER", 50), m.__name__))
+def install_features(window: MainWindow) -> None:
+    for install in FEATURES:
+        install(window)
 
 
-def install_features(window) -> None:
-    for module in feature_modules():
-        module.install(window)
+def build_window(model: LoadedModel, **options) -> MainWindow:
+    """The main window for ``model`` (``options``: MainWindow's keyword arguments) with
+    every feature installed. Call in the GUI thread."""
+    window = MainWindow(model, **options)
+    install_features(window)
+    return window

@@ -1,0 +1,3 @@
+"""What users bring, Qt-free: checkpoints made elsewhere, their own model files and labels,
+checks on the weights.
+"""

@@ -1,0 +1,338 @@
+"""The training studio's loop: Qt-free, shared by the Train panel and `cnn-viewer train`.
+
+It reports progress and snapshots through callbacks (called in the training thread), can
+be paused, resumed and cancelled from any thread through a TrainControl, and records a
+filter timeline: the first conv layers' weights and the feature maps of one fixed probe
+image every few steps. A cancel keeps the weights of the last completed step.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from cnn_viewer.models.training.loop import Cancelled
+from torch import nn
+
+
+@dataclass
+class TrainSettings:
+    epochs: int = 5
+    batch_size: int = 32
+    lr: float = 3e-3
+    seed: int = 0
+    snapshot_every: int = 10  # steps between filter snapshots
+    augment: bool = False  # small random shifts, turns and scaling of each batch
+    device: str = "cpu"
+    max_snapshots: int = 300  # beyond this the timeline keeps every other snapshot
+
+
+class TrainControl:
+    """Pause, resume and cancel a running loop from another thread (threading.Event)."""
+
+    def __init__(self) -> None:
+        self._running = threading.Event()
+        self._running.set()
+        self._cancel = threading.Event()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._running.set()  # a paused loop wakes up to see the cancel
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check(self) -> None:
+        """Called by the loop between steps: waits while paused, raises Cancelled."""
+        while not self._running.wait(0.1):
+            pass
+        if self._cancel.is_set():
+            raise Cancelled("cancelled")
+
+
+@dataclass
+class StepProgress:
+    """One optimizer step (``val_*`` set only at the end of an epoch)."""
+
+    epoch: int
+    epochs: int
+    step: int  # steps done in all, 1-based
+    total_steps: int
+    loss: float
+    accuracy: float  # on this batch
+    seconds: float
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+
+
+@dataclass
+class Snapshot:
+    """The network at one step: ``filters`` layer -> out x in x kh x kw float32 weights;
+    ``maps`` layer -> C x H x W float32 activations of the probe image."""
+
+    step: int
+    epoch: int
+    filters: dict[str, np.ndarray]
+    maps: dict[str, np.ndarray]
+
+
+@dataclass
+class Outcome:
+    status: str  # 'finished', 'cancelled' or 'diverged'
+    message: str
+    steps: int
+    seconds: float
+    val_loss: float
+    val_accuracy: float
+    per_class_accuracy: list[float]  # NaN for a class without validation images
+    confusion: np.ndarray  # K x K counts, rows: true class, columns: predicted
+    history: list[dict] = field(default_factory=list)  # one entry per finished epoch
+    timeline: list[Snapshot] = field(default_factory=list)
+
+
+def first_convs(module: nn.Module, n: int = 2) -> list[str]:
+    """Names of the first ``n`` Conv2d layers, in registration order."""
+    return [name for name, m in module.named_modules() if isinstance(m, nn.Conv2d)][:n]
+
+
+def probe_layers_for(module: nn.Module, convs: list[str]) -> list[str]:
+    """What the probe shows: the activation right after each conv in a SmallCNN, else the
+    conv layers themselves."""
+    names = getattr(module, "_block_names", None)
+    if not names:
+        return list(convs)
+    out = []
+    for conv in convs:
+        i = names.index(conv) if conv in names else -1
+        out.append(names[i + 1] if 0 <= i < len(names) - 1 else conv)
+    return out
+
+
+def augment_affine(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Random shifts (+-10%), turns (+-12 degrees) and scaling (+-10%) of N x C x H x W."""
+    n = x.shape[0]
+    angle = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(12)
+    scale = 1 + (torch.rand(n, generator=gen) * 2 - 1) * 0.1
+    shift = (torch.rand(n, 2, generator=gen) * 2 - 1) * 0.2
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+    )
+    grid = F.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, align_corners=False, padding_mode="border")
+
+
+def evaluate_full(
+    module: nn.Module, x: torch.Tensor, y: torch.Tensor, classes: int, batch: int = 256
+) -> tuple[float, float, np.ndarray]:
+    """(mean loss, accuracy, K x K confusion) of ``module`` on normalised ``x``."""
+    module.eval()
+    confusion = torch.zeros(classes, classes, dtype=torch.int64)
+    total = 0.0
+    with torch.inference_mode():
+        for i in range(0, len(x), batch):
+            logits = module(x[i : i + batch]).float()
+            yb = y[i : i + batch]
+            total += float(F.cross_entropy(logits, yb, reduction="sum"))
+            idx = (yb * classes + logits.argmax(1)).cpu()
+            confusion += torch.bincount(idx, minlength=classes * classes).view(classes, classes)
+    n = max(len(x), 1)
+    conf = confusion.numpy()
+    return total / n, float(np.trace(conf)) / n, conf
+
+
+def per_class(confusion: np.ndarray) -> list[float]:
+    rows = confusion.sum(1)
+    return [float(confusion[i, i] / r) if r else float("nan") for i, r in enumerate(rows)]
+
+
+class _Recorder:
+    """Takes snapshots: weights of ``convs`` and the probe's maps at ``probe_layers``."""
+
+    def __init__(self, module, convs, probe_layers, probe, normalize) -> None:
+        self.module, self.convs, self.layers = module, convs, probe_layers
+        self.probe = normalize(probe) if probe is not None else None
+        self.modules = dict(module.named_modules())
+
+    def take(self, step: int, epoch: int) -> Snapshot:
+        filters = {
+            n: self.modules[n].weight.detach().float().cpu().numpy().copy() for n in self.convs
+        }
+        maps: dict[str, np.ndarray] = {}
+        if self.probe is not None and self.layers:
+            was_training = self.module.training
+            handles = [
+                self.modules[n].register_forward_hook(
+                    lambda _m, _i, out, n=n: maps.__setitem__(
+                        n, out[0].detach().float().cpu().numpy().copy()
+                    )
+                )
+                for n in self.layers
+            ]
+            try:
+                self.module.eval()
+                with torch.inference_mode():
+                    self.module(self.probe)
+            finally:
+                for h in handles:
+                    h.remove()
+                self.module.train(was_training)
+        return Snapshot(step, epoch, filters, maps)
+
+
+def _set_train(module: nn.Module, frozen: list[nn.Module]) -> None:
+    module.train()
+    for m in frozen:
+        m.eval()  # a frozen backbone keeps its BatchNorm statistics
+
+
+def train_studio(
+    module: nn.Module,
+    train_x: torch.Tensor,
+    train_y: torch.Tensor,
+    val_x: torch.Tensor,
+    val_y: torch.Tensor,
+    *,
+    normalize: Callable[[torch.Tensor], torch.Tensor],
+    num_classes: int,
+    settings: TrainSettings | None = None,
+    control: TrainControl | None = None,
+    on_progress: Callable[[StepProgress], None] | None = None,
+    on_snapshot: Callable[[Snapshot], None] | None = None,
+    frozen: list[nn.Module] | None = None,
+    filter_layers: list[str] | None = None,
+) -> Outcome:
+    """Train ``module`` (its parameters with requires_grad) with AdamW and a one-cycle
+    schedule. ``*_x``: N x C x H x W float in [0, 1] before ``normalize``; ``*_y``: int64.
+
+    Ends with the weights of the best validation epoch, or on cancel with those after the
+    last completed step; then ``module`` is in eval mode. Never raises for a cancel.
+    """
+    s = settings or TrainSettings()
+    control = control or TrainControl()
+    frozen = frozen or []
+    start = time.perf_counter()
+    torch.manual_seed(s.seed)
+    gen = torch.Generator().manual_seed(s.seed)
+    device = torch.device(s.device)
+    module.to(device)
+    train_x, train_y, val_x, val_y = (t.to(device) for t in (train_x, train_y, val_x, val_y))
+    val_n = normalize(val_x)
+    convs = first_convs(module) if filter_layers is None else filter_layers
+    recorder = _Recorder(module, convs, probe_layers_for(module, convs), val_x[:1], normalize)
+    params = [p for p in module.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters")
+    steps_per_epoch = math.ceil(len(train_x) / s.batch_size)
+    total = s.epochs * steps_per_epoch
+    opt = torch.optim.AdamW(params, lr=s.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, total_steps=max(total, 1))
+    timeline = [recorder.take(0, 0)]
+    if on_snapshot is not None:
+        on_snapshot(timeline[-1])
+    every = s.snapshot_every
+    initial = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    best: tuple[float, int, dict | None] = (-1.0, 0, None)
+    history: list[dict] = []
+    status, step, epoch = "finished", 0, 0
+    try:
+        for epoch in range(1, s.epochs + 1):
+            _set_train(module, frozen)
+            order = torch.randperm(len(train_x), generator=gen)
+            for i in range(steps_per_epoch):
+                control.check()
+                sel = order[i * s.batch_size : (i + 1) * s.batch_size].to(device)
+                xb = train_x[sel]
+                if s.augment:
+                    xb = augment_affine(xb, gen)
+                logits = module(normalize(xb))
+                loss = F.cross_entropy(logits, train_y[sel])
+                if not torch.isfinite(loss):
+                    status = "diverged"
+                    break
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                step += 1
+                acc = float((logits.argmax(1) == train_y[sel]).float().mean())
+                if on_progress is not None:
+                    on_progress(
+                        StepProgress(
+                            epoch, s.epochs, step, total, loss.item(), acc,
+                            time.perf_counter() - start,
+                        )
+                    )  # fmt: skip
+                if step % every == 0 or step == total:
+                    timeline.append(recorder.take(step, epoch))
+                    if len(timeline) > s.max_snapshots:
+                        timeline = (
+                            timeline[::2] if len(timeline) % 2 else timeline[::2] + [timeline[-1]]
+                        )
+                        every *= 2
+                    if on_snapshot is not None:
+                        on_snapshot(timeline[-1])
+            if status == "diverged":
+                break
+            val_loss, val_acc, _ = evaluate_full(module, val_n, val_y, num_classes)
+            history.append(
+                {"epoch": epoch, "step": step, "loss": loss.item(), "val_loss": val_loss,
+                 "val_accuracy": val_acc}
+            )  # fmt: skip
+            if val_acc > best[0]:
+                state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+                best = (val_acc, epoch, state)
+            if on_progress is not None:
+                on_progress(
+                    StepProgress(
+                        epoch, s.epochs, step, total, loss.item(), acc,
+                        time.perf_counter() - start, val_loss, val_acc,
+                    )
+                )  # fmt: skip
+    except Cancelled:
+        status = "cancelled"
+    if status == "cancelled":
+        if timeline[-1].step != step:
+            timeline.append(recorder.take(step, epoch))
+            if on_snapshot is not None:
+                on_snapshot(timeline[-1])
+        kept = f"the weights after step {step}"
+    elif best[2] is not None:
+        module.load_state_dict(best[2])
+        kept = f"the weights of epoch {best[1]}, the best on validation"
+    else:
+        module.load_state_dict(initial)
+        kept = "the weights from before training (no epoch finished)"
+    val_loss, val_acc, confusion = evaluate_full(module, val_n, val_y, num_classes)
+    seconds = time.perf_counter() - start
+    if status == "diverged":
+        message = (
+            f"stopped at step {step + 1}: the loss is not a number (training diverged); "
+            f"kept {kept}. Try a lower learning rate."
+        )
+    elif status == "cancelled":
+        message = f"cancelled in epoch {epoch} after {step} of {total} steps; kept {kept}"
+    else:
+        message = f"finished {s.epochs} epochs ({step} steps) in {seconds:.1f} s; kept {kept}"
+    message += f"; validation accuracy {val_acc:.1%} on {len(val_x)} images"
+    return Outcome(
+        status, message, step, seconds, val_loss, val_acc, per_class(confusion), confusion,
+        history, timeline,
+    )  # fmt: skip

@@ -1,0 +1,98 @@
+"""The network ready to run (LoadedModel), and the two steps every built network goes
+through: its weights must fit (``load_state``) and it is frozen (``freeze``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from cnn_viewer.models.checkpoint import CheckpointError
+from cnn_viewer.models.data.images import Preprocess
+from torch import nn
+
+
+class WeightsUnavailable(RuntimeError):
+    """Pretrained weights are needed but neither cached nor downloadable."""
+
+
+@dataclass
+class LoadedModel:
+    """A network ready to run, with what is needed to feed it and read its answer.
+
+    ``module`` is in eval mode with frozen parameters. ``preprocess(image)`` takes an
+    RGB or grayscale numpy image of any size and returns a 1xCxHxW float32 tensor.
+    """
+
+    name: str
+    module: nn.Module
+    labels: list[str]
+    preprocess: Preprocess
+    display_layers: list[str]
+    cam_layer: str | None
+    is_digits: bool = False
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+    forward_ms: float | None = None  # one forward pass after warm-up, measured by the engine
+    # traced graphs by (shown layers, Grad-CAM layer), or why tracing was refused;
+    # filled by cnn_viewer.core.engine.engine so engines rebuilt for the same layers reuse them
+    traces: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.preprocess.input_size
+
+    @property
+    def channels(self) -> int:
+        return self.preprocess.channels
+
+    @property
+    def device(self) -> torch.device:
+        for p in self.module.parameters():
+            return p.device
+        return torch.device("cpu")
+
+    def to(self, device: torch.device | str) -> LoadedModel:
+        """Move the network to ``device`` (in place); returns self."""
+        self.module.to(device)
+        return self
+
+    def predict(self, image: np.ndarray, k: int = 5) -> list[tuple[int, str, float]]:
+        """Top-k (index, label, probability) for one image."""
+        with torch.inference_mode():
+            x = self.preprocess(image).to(self.device)
+            probs = torch.softmax(self.module(x).float(), dim=1)[0].cpu()
+        top = torch.topk(probs, min(k, probs.numel()))
+        pairs = zip(top.values, top.indices, strict=True)
+        return [(int(i), self.labels[int(i)], float(p)) for p, i in pairs]
+
+
+def freeze(module: nn.Module) -> nn.Module:
+    """Eval mode and no parameter gradients: every built network goes through this."""
+    module.eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module
+
+
+def load_state(module: nn.Module, tensors: dict[str, torch.Tensor], path: str | Path) -> None:
+    """Load ``tensors`` strictly; a mismatch names ``path`` and the keys or shapes that differ."""
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = [
+        f"{k}: file {tuple(tensors[k].shape)} vs model {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in tensors and tensors[k].shape != v.shape
+    ]
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing keys {missing[:5]}")
+        if unexpected:
+            parts.append(f"unexpected keys {unexpected[:5]}")
+        if wrong:
+            parts.append("shape mismatch " + "; ".join(wrong[:5]))
+        raise CheckpointError(f"{path}: weights do not fit the architecture: " + ", ".join(parts))
+    module.load_state_dict(tensors)

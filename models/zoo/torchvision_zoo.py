@@ -1,0 +1,104 @@
+"""torchvision's classifiers by name: the model list, building one with its weights (or
+random ones), and the preprocessing its weights were trained with."""
+
+from __future__ import annotations
+
+import torch
+from cnn_viewer.models.data.images import Preprocess
+from cnn_viewer.models.zoo.layer_choice import shown_and_cam
+from cnn_viewer.models.zoo.loaded import LoadedModel, WeightsUnavailable, freeze
+from torch import nn
+
+
+def list_models() -> list[str]:
+    """Names load_model accepts: 'digits' then torchvision's classification models."""
+    import torchvision
+
+    return ["digits", *sorted(torchvision.models.list_models(module=torchvision.models))]
+
+
+def load_torchvision(
+    name: str, weights: str, input_size: tuple[int, int] | None = None
+) -> LoadedModel:
+    from torchvision.models import get_model, get_model_weights
+
+    try:
+        weights_enum = get_model_weights(name)
+    except ValueError:
+        raise ValueError(
+            f"unknown model {name!r}; choose from: {', '.join(list_models())}"
+        ) from None
+    if weights == "none":
+        module = get_model(name, weights=None)
+        spec = weights_enum.DEFAULT
+        labels = [str(c) for c in spec.meta.get("categories", [])]
+        notes = ["random weights (--weights none): predictions are meaningless"]
+    else:
+        try:
+            spec = weights_enum.DEFAULT if weights == "default" else weights_enum[weights]
+        except KeyError:
+            options = ", ".join(["default", "none", *weights_enum.__members__])
+            raise ValueError(f"weights {weights!r} for {name}: choose one of {options}") from None
+        try:
+            module = get_model(name, weights=spec)
+        except (OSError, RuntimeError) as exc:  # URLError is an OSError
+            raise WeightsUnavailable(
+                f"pretrained weights for {name} are not cached and could not be downloaded "
+                f"({exc}). Offline you can use --weights none (random weights), the built-in "
+                "'digits' model, or --checkpoint FILE."
+            ) from None
+        labels = [str(c) for c in spec.meta.get("categories", [])]
+        notes = []
+    prep = torchvision_preprocess(spec, input_size)
+    module = freeze(module)
+    try:
+        num_out = output_count(module, prep)
+    except Exception as exc:  # noqa: BLE001 - e.g. a ViT asked for another input size
+        size = f"{prep.input_size[0]}x{prep.input_size[1]}"
+        raise ValueError(
+            f"{name} does not run at input size {size} ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
+    if len(labels) != num_out:
+        labels = [str(i) for i in range(num_out)]
+    shown, cam = shown_and_cam(module, (prep.channels, *prep.input_size))
+    return LoadedModel(
+        name=name,
+        module=module,
+        labels=labels,
+        preprocess=prep,
+        display_layers=shown,
+        cam_layer=cam,
+        source=f"torchvision:{name}",
+        notes=notes,
+    )
+
+
+def torchvision_preprocess(
+    spec, input_size: tuple[int, int] | None = None, channels: int = 3
+) -> Preprocess:
+    """Preprocessing from a torchvision weights entry's transforms().
+
+    ``input_size`` (H, W) replaces the crop size; the short side is then resized to
+    ``round(max(H, W) * resize / crop)`` (256/224 for most models), so the crop keeps
+    the same margin and fits inside the resized image. With ``channels=1`` the
+    mean and std are the averages of the three RGB values.
+    """
+    tf = spec.transforms()
+    crop = int(tf.crop_size[0])
+    resize = int(tf.resize_size[0])
+    size = (crop, crop) if input_size is None else (int(input_size[0]), int(input_size[1]))
+    mean, std = tuple(float(m) for m in tf.mean), tuple(float(s) for s in tf.std)
+    if channels == 1:
+        mean, std = (sum(mean) / len(mean),), (sum(std) / len(std),)
+    return Preprocess(
+        input_size=size,
+        channels=channels,
+        mean=mean,
+        std=std,
+        resize_short=round(max(size) * resize / crop),
+    )
+
+
+def output_count(module: nn.Module, prep: Preprocess) -> int:
+    with torch.inference_mode():
+        return int(module(torch.zeros(1, prep.channels, *prep.input_size)).shape[1])

@@ -1,0 +1,1 @@
+"""The command line: `cnn-viewer` (the window) and one module per subcommand."""

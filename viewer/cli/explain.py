@@ -1,0 +1,122 @@
+"""`cnn-viewer explain`: one saliency map for an image, written as .npy or a .png overlay."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+
+def add_parser(sub, add_model_options) -> None:
+    from cnn_viewer.core.explain.attribution import METHODS
+
+    p = sub.add_parser(
+        "explain",
+        help="write a saliency map for an image (.npy raw map or .png overlay)",
+        description="Which pixels of IMAGE matter for a class. The .npy file holds the raw "
+        "float map at the network's input size (height x width); the .png is that map "
+        "over the image the network saw.",
+    )
+    add_model_options(p)
+    p.add_argument("--method", required=True, choices=list(METHODS), help="saliency method")
+    p.add_argument("--target", default=None, metavar="CLASS",
+                   help="class index or name (default: the top-1 class)")  # fmt: skip
+    p.add_argument("--layer", default=None, metavar="NAME",
+                   help="layer for gradcam / guided_gradcam (default: the model's "
+                   "last conv block; `cnn-viewer layers` lists names)")  # fmt: skip
+    p.add_argument("--out", required=True, metavar="FILE", help="output: FILE.npy or FILE.png")
+    p.add_argument("image", metavar="IMAGE")
+
+
+def resolve_target(text: str | None, labels: list[str], logits) -> int:
+    """A class index from '7', a label name, or None (the top-1 class)."""
+    if text is None:
+        return int(logits.argmax())
+    if text.lstrip("-").isdigit():
+        index = int(text)
+        if not 0 <= index < len(labels):
+            raise ValueError(f"--target {text}: class index must be 0..{len(labels) - 1}")
+        return index
+    matches = [i for i, name in enumerate(labels) if name.lower() == text.lower()]
+    if not matches:
+        raise ValueError(
+            f"--target {text!r} is not a class name of this model; give an index "
+            f"0..{len(labels) - 1} or a name such as {labels[0]!r}"
+        )
+    return matches[0]
+
+
+def overlay(net_image: np.ndarray, heat: np.ndarray) -> np.ndarray:
+    """RGB uint8 image: ``heat`` ([0, 1]) through the heat colormap over the network image."""
+    from cnn_viewer.core.display.colormaps import heat_lut
+
+    rgb = net_image if net_image.ndim == 3 else np.repeat(net_image[..., None], 3, axis=2)
+    lut = heat_lut()
+    rgba = lut[(np.clip(heat, 0, 1) * 255).astype(np.uint8)].astype(np.float32)
+    alpha = rgba[..., 3:4] / 255.0
+    out = rgb.astype(np.float32) * (1 - alpha) + rgba[..., :3] * alpha
+    return out.round().astype(np.uint8)
+
+
+def cmd_explain(args: argparse.Namespace, load, fail) -> int:
+    import cv2
+    import torch
+    from cnn_viewer.core.explain.attribution import (
+        BATCH,
+        METHODS,
+        attribute,
+        baseline_for,
+        model_copy,
+    )
+    from cnn_viewer.core.hooks.recorder import LayerNotFound
+    from cnn_viewer.models.data.drawing import center_digit
+    from cnn_viewer.models.data.images import InputError, read_image
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".npy", ".png"):
+        return fail(f"--out {args.out}: end the name in .npy (raw map) or .png (overlay)")
+    if not out.parent.is_dir():
+        return fail(f"--out {args.out}: folder {out.parent} does not exist")
+    model, error = load(args)
+    if model is None:
+        return fail(error)
+    try:
+        image = read_image(args.image)
+        if model.is_digits:
+            net_image = center_digit(image)
+            if net_image is None:
+                raise InputError(f"{args.image}: no ink found; the drawing looks empty")
+        else:
+            net_image = model.preprocess.to_network_image(image)
+    except InputError as exc:
+        return fail(str(exc))
+    x = model.preprocess.to_tensor(net_image).to(model.device)
+    with torch.inference_mode():
+        logits = model.module(x)[0].float().cpu()
+    layer = args.layer or (model.cam_layer if METHODS[args.method].uses_layer else None)
+    if METHODS[args.method].uses_layer and not layer:
+        return fail(f"{model.name} has no conv layer for {args.method}; give --layer NAME")
+    try:
+        target = resolve_target(args.target, model.labels, logits)
+        result = attribute(
+            model_copy(model.module), x, args.method, target, layer,
+            baseline=baseline_for(model).to(model.device),
+        )  # fmt: skip
+    except (ValueError, LayerNotFound) as exc:
+        return fail(str(exc))
+    if out.suffix.lower() == ".npy":
+        np.save(out, result.raw)
+    else:
+        rgb = overlay(net_image, result.display())
+        if not cv2.imwrite(str(out), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+            return fail(f"--out {args.out}: could not write the file")
+    prob = float(torch.softmax(logits, 0)[target])
+    where = f", layer {layer}" if layer else ""
+    print(
+        f"{METHODS[args.method].title} for class {target} '{model.labels[target]}' "
+        f"(p = {prob:.3f}){where}: {result.seconds * 1000:.1f} ms, {result.passes} forward "
+        f"call(s) of up to {BATCH} images; map {result.raw.shape[0]} x {result.raw.shape[1]} "
+        f"-> {out}"
+    )
+    return 0

@@ -1,0 +1,289 @@
+"""`cnn-viewer train`: train on an MNIST folder or an image folder (detected) with the
+studio's loop, or `cnn-viewer train digits` (the shipped digit CNN's recipe)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return value
+
+
+def _channel_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give the channels of each conv block, e.g. 8,16,32"
+        )
+    return values
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be between 0 and 1, e.g. 0.2")
+    return value
+
+
+def add_train_options(train: argparse.ArgumentParser, add_device, input_size) -> None:
+    """The `train` subcommand's arguments (``add_device``/``input_size``: cnn_viewer.cli)."""
+    from cnn_viewer.models.zoo.small_cnn import ACTIVATIONS, POOLS
+
+    train.add_argument(
+        "recipe",
+        nargs="?",
+        choices=["digits"],
+        help="'digits': retrain the shipped digit CNN with its own recipe (MNIST only)",
+    )
+    train.add_argument(
+        "--data",
+        required=True,
+        metavar="DIR",
+        help="an MNIST folder (IDX files, .gz or not) or an image folder with one "
+        "sub-folder per class",
+    )
+    train.add_argument("--out", required=True, metavar="FILE", help="checkpoint to write")
+    train.add_argument("--epochs", type=_positive, default=None, help="default 10 (digits 40)")
+    train.add_argument("--seed", type=int, default=0, help="same seed, same result")
+    add_device(train)
+    train.add_argument(
+        "--threads", type=_positive, default=None, help="torch CPU threads (default: torch's)"
+    )
+    g = train.add_argument_group("architecture (not for 'digits')")
+    g.add_argument(
+        "--arch",
+        default="small",
+        help="'small' (the small CNN, default) or a torchvision model to fine-tune, "
+        "e.g. resnet18 or mobilenet_v3_small",
+    )
+    g.add_argument(
+        "--conv-channels",
+        type=_channel_list,
+        default=None,
+        metavar="C1,C2,..",
+        help="channels of each conv block; their count is the number of blocks (default 8,16)",
+    )
+    g.add_argument("--blocks", type=_positive, default=None, help="conv blocks: 8, 16, 32, ...")
+    g.add_argument("--kernel", type=_positive, default=5, help="kernel size (default 5)")
+    g.add_argument("--stride", type=_positive, default=1)
+    g.add_argument("--padding", type=int, default=None, help="default: kernel // 2")
+    g.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
+    g.add_argument("--pool", choices=sorted(POOLS), default="max")
+    g.add_argument("--hidden", type=_positive, default=64, help="units of fc1 (default 64)")
+    g.add_argument(
+        "--input-size",
+        type=input_size,
+        default=None,
+        metavar="HxW",
+        help="network input (default: 28x28 for MNIST, 32x32 for images, the weights' "
+        "size for torchvision)",
+    )
+    g.add_argument(
+        "--input-channels",
+        type=int,
+        choices=(1, 3),
+        default=None,
+        help="1 gray or 3 RGB (default: 1 for MNIST, 3 for images)",
+    )
+    g.add_argument(
+        "--no-pretrained", action="store_true", help="torchvision: start from random weights"
+    )
+    g.add_argument(
+        "--train-all", action="store_true", help="torchvision: train every layer, not the head"
+    )
+    t = train.add_argument_group("training (not for 'digits')")
+    t.add_argument("--batch-size", type=_positive, default=32)
+    t.add_argument("--lr", type=float, default=5e-3, help="peak learning rate (default 0.005)")
+    t.add_argument("--augment", action="store_true", help="random small shifts, turns, scaling")
+    t.add_argument("--val-fraction", type=_fraction, default=0.2, help="held out (default 0.2)")
+    t.add_argument(
+        "--timeline",
+        metavar="FILE",
+        default=None,
+        help="also write the first layer's filter timeline: FILE.mp4 (video) or FILE.png (strip)",
+    )
+
+
+STUDIO_OPTIONS = ("arch", "conv_channels", "blocks", "kernel", "stride", "padding", "activation",
+                  "pool", "hidden", "input_size", "input_channels", "no_pretrained", "train_all",
+                  "batch_size", "lr", "augment", "val_fraction", "timeline")  # fmt: skip
+DEFAULTS = {"arch": "small", "kernel": 5, "stride": 1, "activation": "relu", "pool": "max",
+            "hidden": 64, "no_pretrained": False, "train_all": False, "batch_size": 32,
+            "lr": 5e-3, "augment": False, "val_fraction": 0.2}  # fmt: skip
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.recipe == "digits":
+        return _train_digits(args)
+    return _train_studio(args)
+
+
+def _fail(message: str) -> int:
+    print(f"cnn-viewer: error: {message}", file=sys.stderr)
+    return 1
+
+
+def _arch_options(args: argparse.Namespace):
+    from cnn_viewer.models.zoo.studio_models import ArchOptions
+
+    channels = args.conv_channels
+    if args.blocks is not None:
+        if channels is not None and len(channels) != args.blocks:
+            raise ValueError(
+                f"--blocks {args.blocks} but --conv-channels lists {len(channels)} blocks; "
+                "give one of them"
+            )
+        channels = channels or [8 * 2**i for i in range(args.blocks)]
+    return ArchOptions(
+        arch=args.arch,
+        channels=channels or [8, 16],
+        kernel_size=args.kernel,
+        stride=args.stride,
+        padding=args.padding,
+        activation=args.activation,
+        pool=args.pool,
+        hidden=args.hidden,
+        input_size=args.input_size,
+        in_channels=args.input_channels,
+        pretrained=not args.no_pretrained,
+        freeze=not args.train_all,
+    )
+
+
+def _train_studio(args: argparse.Namespace) -> int:
+    from cnn_viewer.models.checkpoint import CheckpointError
+    from cnn_viewer.models.data.mnist import DataError
+    from cnn_viewer.models.devices import describe, resolve_device
+    from cnn_viewer.models.training.filter_images import export_strip, export_video
+    from cnn_viewer.models.training.studio import TrainSettings
+    from cnn_viewer.models.training.studio_run import prepare, run, save
+    from tqdm import tqdm
+
+    if Path(args.out).is_dir():
+        return _fail(f"--out {args.out} is a folder; give the checkpoint file to write")
+    if args.timeline and Path(args.timeline).suffix.lower() not in (".mp4", ".png"):
+        return _fail(f"--timeline {args.timeline}: use a .mp4 (video) or .png (strip) name")
+    try:
+        device = resolve_device(args.device)
+        options = _arch_options(args)
+        prepared = prepare(args.data, options, seed=args.seed, val_fraction=args.val_fraction)
+    except (DataError, CheckpointError, ValueError, OSError) as exc:
+        return _fail(str(exc))
+    data = prepared.data
+    counts = ", ".join(f"{c} {n}" for c, n in zip(data.classes, data.counts(), strict=True))
+    print(f"{data.source}: {data.kind}, {len(data.classes)} classes ({counts})")
+    if data.skipped:
+        print(f"skipped {len(data.skipped)} unreadable images, e.g. {data.skipped[0]}")
+    print(
+        f"training {len(prepared.train_y)}, validation {len(prepared.val_y)} images; "
+        f"{options.arch}; on {describe(device)}"
+    )
+    for note in prepared.built.notes:
+        print(note)
+    settings = TrainSettings(
+        epochs=args.epochs or 10,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        augment=args.augment,
+        device=str(device),
+    )
+    bar = tqdm(unit="step", desc="training", dynamic_ncols=True)
+
+    def progress(p) -> None:
+        bar.total = p.total_steps
+        if p.val_accuracy is None:
+            bar.set_postfix(loss=f"{p.loss:.3f}", epoch=f"{p.epoch}/{p.epochs}", refresh=False)
+            bar.update(p.step - bar.n)
+        else:
+            bar.write(
+                f"epoch {p.epoch}/{p.epochs}: loss {p.loss:.3f}, validation loss "
+                f"{p.val_loss:.3f}, accuracy {p.val_accuracy:.2%}"
+            )
+
+    outcome = run(prepared, settings, on_progress=progress)
+    bar.close()
+    print(outcome.message)
+    width = max(len(c) for c in data.classes)
+    print("per-class validation accuracy, and the confusion matrix (rows: true, columns: guessed)")
+    for name, acc, row in zip(
+        data.classes, outcome.per_class_accuracy, outcome.confusion, strict=True
+    ):
+        print(f"  {name:<{width}}  {acc:7.2%}   " + " ".join(f"{int(v):5d}" for v in row))
+    try:
+        save(args.out, prepared, outcome, settings)
+        print(f"wrote {args.out}")
+        if args.timeline:
+            layer = next(iter(outcome.timeline[0].filters))
+            if args.timeline.lower().endswith(".mp4"):
+                frames = export_video(outcome.timeline, layer, args.timeline)
+                print(f"wrote {args.timeline} ({frames} frames of {layer}'s filters)")
+            else:
+                export_strip(outcome.timeline, layer, args.timeline)
+                print(f"wrote {args.timeline} ({layer}'s filters across training)")
+    except (OSError, ValueError) as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def _train_digits(args: argparse.Namespace) -> int:
+    from cnn_viewer.models.data.mnist import DataError
+    from cnn_viewer.models.devices import describe, resolve_device
+    from cnn_viewer.models.training.digits import train_digits
+    from tqdm import tqdm
+
+    epochs = args.epochs or 40
+    studio_only = [n for n in STUDIO_OPTIONS if getattr(args, n) != DEFAULTS.get(n)]
+    if studio_only:
+        names = ", ".join("--" + n.replace("_", "-") for n in studio_only)
+        return _fail(f"{names}: not for 'train digits' (its recipe is fixed); drop 'digits'")
+    if Path(args.out).is_dir():
+        return _fail(f"--out {args.out} is a folder; give the checkpoint file to write")
+    bar = tqdm(total=epochs, unit="epoch", desc="training digits", dynamic_ncols=True)
+
+    def progress(p) -> None:
+        if p.val_accuracy is None:
+            bar.set_postfix(
+                loss=f"{p.loss:.3f}", step=f"{p.step}/{p.steps_per_epoch}", refresh=False
+            )
+        else:
+            bar.set_postfix(loss=f"{p.loss:.3f}", val_acc=f"{p.val_accuracy:.2%}")
+            bar.update(1)
+
+    try:
+        device = resolve_device(args.device)
+        bar.write(f"training on {describe(device)}")
+        metrics = train_digits(
+            args.data,
+            args.out,
+            epochs=epochs,
+            seed=args.seed,
+            on_progress=progress,
+            device=str(device),
+        )
+    except (DataError, OSError, ValueError) as exc:  # OSError: the checkpoint could not be written
+        bar.close()
+        return _fail(str(exc))
+    bar.close()
+    print(
+        f"best epoch {metrics['best_epoch']}: validation accuracy {metrics['val_accuracy']:.2%} "
+        f"on {metrics['val_images']} images"
+    )
+    print(
+        f"held-out test accuracy {metrics['test_accuracy']:.2%} on {metrics['test_images']} "
+        f"images never used in training or model selection ({metrics['split']})"
+    )
+    print(f"wrote {args.out}")
+    return 0

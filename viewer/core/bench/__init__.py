@@ -1,0 +1,1 @@
+"""Measuring: the headless benchmark and the soak's memory sampling."""

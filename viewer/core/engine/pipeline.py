@@ -1,0 +1,181 @@
+"""The inference worker: the engine's steps on worker threads.
+
+    frames --> [prepare + infer] --> [finish] --> results
+
+Two ways to run, chosen per engine (``Engine.pipelined``, measured at warm-up):
+- serial: one thread runs prepare, infer and finish for each frame. Best for a tiny
+  network (the digit CNN) and for a short eager forward pass: an eager pass holds the
+  GIL between its ops, so a finishing thread beside it halved it (mobilenet_v3_small:
+  80 -> 40-44 fps; another process on the second vCPU cost only 10-20%).
+- pipelined: finishing a result (mosaics, heatmap) runs on a second thread while the
+  next forward pass runs (resnet18, and any traced network: its forward pass releases
+  the GIL). For a short forward pass (``Engine.prefetch``) the finishing thread also
+  prepares the next frame when one is waiting, so the forward thread does nothing but
+  forward passes; for a long one the frame would wait a whole forward pass, adding
+  that to the latency, so the forward thread prepares it just before its pass.
+Each stage hands over only its newest item; a slow stage drops stale work instead of
+building lag.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+
+import torch
+from cnn_viewer.core.dataflow.frames import Frame, Result
+from cnn_viewer.core.dataflow.slot import LatestSlot
+from cnn_viewer.core.engine.engine import SALIENCY_METHODS, Engine, Prepared, Raw
+
+__all__ = ["SALIENCY_METHODS", "Engine", "InferenceWorker", "default_threads"]
+
+
+def default_threads() -> int:
+    """Torch threads for the forward pass: leave one core to the other stages and the GUI."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+class InferenceWorker:
+    """Takes the newest Frame from ``frames``, puts its Result into ``results``.
+
+    Swap the engine with ``set_engine`` (any thread); work prepared by an older engine
+    is dropped. ``stop()`` then ``join()`` ends the threads. ``on_result`` is called
+    (in a worker thread) after each Result is put, as a wake-up; it must not do heavy
+    work. Errors are reported per frame (Result.error) and the next frame goes on.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        frames: LatestSlot[Frame],
+        results: LatestSlot[Result],
+        threads: int | None = None,
+        on_result: Callable[[], None] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self.frames = frames
+        self.results = results
+        self.threads = threads or default_threads()
+        self.on_result = on_result
+        self.raw: LatestSlot[Raw] = LatestSlot()
+        self.prepared: LatestSlot[Prepared] = LatestSlot()  # prefetched by the finisher
+        self.processed = 0
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._guard(loop), name=name, daemon=True)
+            for name, loop in [("inference", self._infer_step), ("finish", self._finish_step)]
+        ]
+
+    # ---- control -----------------------------------------------------------------------
+    def start(self) -> None:
+        # A thread waiting for the GIL asks its holder to let go only after the switch
+        # interval (5 ms by default); the traced forward pass wants it back after each
+        # call while the finishing thread runs Python. 1 ms: mobilenet_v3_small ratio
+        # median 0.83 -> 0.88 (4 interleaved runs, twice); 0.2 ms was worse (0.81).
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
+        for t in self._threads:
+            t.start()
+
+    def set_engine(self, engine: Engine) -> None:
+        with self._lock:
+            self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        with self._lock:
+            return self._engine
+
+    def stop(self) -> None:
+        self._stop.set()
+        for slot in (self.frames, self.raw):
+            slot.wake()
+
+    def join(self, timeout: float | None = None) -> None:
+        for t in self._threads:
+            t.join(timeout)
+
+    def is_alive(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    # ---- steps (each runs in a loop on its own thread) ---------------------------------
+    def _guard(self, step: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            # OpenMP's thread count is per calling thread: a thread left at the default
+            # would start a team on every core and spin against the forward pass.
+            torch.set_num_threads(self.threads)
+            while not self._stop.is_set():
+                try:
+                    step()
+                except Exception:  # a bug in a step must not kill the worker
+                    traceback.print_exc()
+
+        return run
+
+    def _infer_step(self) -> None:
+        ahead = self.prepared.take_nowait()
+        if ahead is not None and ahead.engine is self.engine:  # else an older engine's
+            self._infer(ahead)
+            return
+        frame = self.frames.take(0.1)  # the finisher's prefetch wakes this wait
+        if frame is None or self._stop.is_set():
+            return
+        engine = self.engine  # read after the wait: set_engine may have run meanwhile
+        if not engine.pipelined_now:
+            try:
+                result = engine.process(frame)
+            except Exception as exc:
+                result = Result.blank(frame, error=_describe(exc))
+            self._publish(result)
+            return
+        self._infer(_prepare(engine, frame))
+
+    def _infer(self, prepared: Prepared) -> None:
+        try:
+            raw = prepared.engine.infer(prepared)
+        except Exception as exc:
+            raw = Raw(prepared.engine, prepared.result)
+            raw.result.error = _describe(exc)
+        self.raw.put(raw)
+
+    def _prefetch(self) -> None:
+        """Prepare the waiting frame for the forward thread (short forward passes)."""
+        engine = self.engine
+        if not (engine.prefetch and engine.pipelined_now) or self.prepared.peek() is not None:
+            return
+        frame = self.frames.take_nowait()
+        if frame is not None:
+            self.prepared.put(_prepare(engine, frame))
+            self.frames.wake()
+
+    def _finish_step(self) -> None:
+        raw = self.raw.take(0.1)
+        if raw is None:
+            return
+        try:
+            result = raw.engine.finish(raw)
+        except Exception as exc:
+            result = raw.result
+            result.error = _describe(exc)
+        self._publish(result)
+        self._prefetch()
+
+    def _publish(self, result: Result) -> None:
+        self.processed += 1
+        self.results.put(result)
+        if self.on_result is not None:
+            self.on_result()
+
+
+def _prepare(engine: Engine, frame: Frame) -> Prepared:
+    try:
+        return engine.prepare(frame)
+    except Exception as exc:
+        return Prepared(engine, Result.blank(frame, error=_describe(exc)))
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"

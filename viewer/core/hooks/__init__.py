@@ -1,0 +1,1 @@
+"""Reading layer outputs with forward hooks: the activation recorder and one-pass taps."""

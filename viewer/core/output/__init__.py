@@ -1,0 +1,1 @@
+"""What leaves the app: MP4 recordings and snapshot folders."""

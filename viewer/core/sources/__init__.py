@@ -1,0 +1,3 @@
+"""Frame sources: cameras, video files, images and folders, the synthetic benchmark source,
+example digits.
+"""

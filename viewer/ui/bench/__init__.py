@@ -1,0 +1,1 @@
+"""The window driven for measurements: `bench --render` and the soak."""

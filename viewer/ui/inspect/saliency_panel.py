@@ -1,0 +1,250 @@
+"""The saliency suite on the frozen frame: choose a method, a class and (for the CAM
+methods) a layer; the map is computed on a worker thread with progress and cancel, and
+each method's measured cost is kept in a table."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import torch
+from cnn_viewer.core.display.colormaps import colorize, heat_lut
+from cnn_viewer.core.explain.attribution import BATCH, METHODS, attribute, baseline_for, model_copy
+from cnn_viewer.ui.widgets.pixel_view import PixelView
+from cnn_viewer.ui.workers.background_job import BackgroundJob
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class ModelCopies:
+    """One private copy of the current network per user (worker threads make it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key = None
+        self._copy = None
+
+    def get(self, module: torch.nn.Module) -> torch.nn.Module:
+        with self._lock:
+            if self._key is not module:
+                self._key, self._copy = module, model_copy(module)
+            return self._copy
+
+    def drop(self) -> None:
+        with self._lock:
+            self._key = self._copy = None
+
+
+class SaliencyPanel(QWidget):
+    def __init__(self, window, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.window_ = window
+        self.copies = ModelCopies()
+        self.job = BackgroundJob(self)
+        self.job.progress.connect(self._progress)
+        self.job.done.connect(self._done)
+        self.job.failed.connect(self._failed)
+        self.costs: dict[str, tuple[float, int]] = {}  # method -> (ms, passes), this model
+        self.last = None  # the Attribution shown
+        self._input = None  # (net_image, labels) of the running job
+        self.method_box = QComboBox()
+        for key, m in METHODS.items():
+            self.method_box.addItem(m.title, key)
+        self.method_box.currentIndexChanged.connect(self._method_changed)
+        self.target_box = QComboBox()
+        self.target_box.setMaxVisibleItems(20)
+        self.layer_box = QComboBox()
+        self.layer_box.setMaxVisibleItems(20)
+        self.run_button = QPushButton("Run (R)")
+        self.run_button.clicked.connect(lambda: self.run())
+        self.all_button = QPushButton("Measure all (Shift+R)")
+        self.all_button.clicked.connect(self.run_all)
+        self.cancel_button = QPushButton("Cancel (X)")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setEnabled(False)
+        self.bar = QProgressBar()
+        self.bar.hide()
+        self.view = PixelView(smooth=False)
+        self.view.setFixedSize(220, 220)
+        self.caption = QLabel("runs on the frozen frame (R freezes it)")
+        self.caption.setWordWrap(True)
+        self.cost_table = QTableWidget(len(METHODS), 3)
+        self.cost_table.setHorizontalHeaderLabels(["method", "cost (ms)", "forward calls"])
+        self.cost_table.verticalHeader().hide()
+        self.cost_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for r, m in enumerate(METHODS.values()):
+            self.cost_table.setItem(r, 0, QTableWidgetItem(m.title))
+            self.cost_table.setItem(r, 1, QTableWidgetItem("–"))
+            self.cost_table.setItem(r, 2, QTableWidgetItem(""))
+        self.cost_table.resizeColumnsToContents()
+        self.cost_table.setFixedHeight(
+            self.cost_table.horizontalHeader().height() + 4 + sum(
+                self.cost_table.rowHeight(r) for r in range(len(METHODS)))
+        )  # fmt: skip
+        form = QFormLayout()
+        form.addRow("method (M)", self.method_box)
+        form.addRow("class", self.target_box)
+        form.addRow("CAM layer", self.layer_box)
+        buttons = QHBoxLayout()
+        for b in (self.run_button, self.cancel_button):
+            buttons.addWidget(b)
+        inner = QWidget()
+        v = QVBoxLayout(inner)
+        v.addLayout(form)
+        v.addLayout(buttons)
+        v.addWidget(self.all_button)
+        v.addWidget(self.bar)
+        v.addWidget(self.view)
+        v.addWidget(self.caption)
+        v.addWidget(QLabel("<b>Measured cost</b> on this model and machine (one frame)"))
+        v.addWidget(self.cost_table)
+        v.addStretch(1)
+        scroll = QScrollArea()  # scrolls, so the window's height is not forced up
+        scroll.setWidget(inner)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self.on_model(window.model)
+
+    # ---- model and choices -------------------------------------------------------------
+    def on_model(self, model) -> None:
+        self.job.cancel()
+        self.copies.drop()
+        self.costs.clear()
+        self._show_costs()
+        self.target_box.clear()
+        self.target_box.addItem("top-1 class", -1)
+        for i, name in enumerate(model.labels):
+            self.target_box.addItem(f"{i}: {name}", i)
+        self.layer_box.clear()
+        layers = list(dict.fromkeys([*self.window_.engine.layers, model.cam_layer or ""]))
+        for name in layers:
+            if name and self.window_.engine.types.get(name, "") not in ("Linear", "Flatten"):
+                self.layer_box.addItem(name, name)
+        if model.cam_layer:
+            self.layer_box.setCurrentIndex(max(0, self.layer_box.findData(model.cam_layer)))
+        self._method_changed()
+
+    def _method_changed(self) -> None:
+        key = self.method_box.currentData()
+        self.layer_box.setEnabled(bool(key) and METHODS[key].uses_layer)
+
+    def cycle_method(self, step: int = 1) -> None:
+        box = self.method_box
+        box.setCurrentIndex((box.currentIndex() + step) % box.count())
+        self.run()
+
+    # ---- running -------------------------------------------------------------------------
+    def run(self, methods: list[str] | None = None) -> bool:
+        """Start the chosen method (or ``methods``) on the frozen frame; False if there
+        is nothing to explain yet."""
+        win = self.window_
+        result = win.last_result
+        if result is None or result.probe is None or result.probe.network_input is None:
+            win.statusBar().showMessage("no frame to explain yet: draw or open an image", 4000)
+            return False
+        if not win.frozen:
+            win.set_frozen(True)
+            win.statusBar().showMessage("frozen for the saliency map; Space resumes", 4000)
+        methods = methods or [self.method_box.currentData()]
+        model = win.model
+        chosen = self.target_box.currentData()
+        target = int(result.logits.argmax()) if chosen in (None, -1) else int(chosen)
+        layer = self.layer_box.currentData() or model.cam_layer
+        x = torch.from_numpy(result.probe.network_input)[None].to(model.device)
+        baseline = baseline_for(model).to(model.device)
+        module, copies = model.module, self.copies
+
+        def work(progress, cancel):
+            twin = copies.get(module)
+            done = []
+            for i, key in enumerate(methods):
+
+                def part(f, i=i):
+                    progress((i + f) / len(methods))
+
+                use = layer if METHODS[key].uses_layer else None
+                done.append(attribute(twin, x, key, target, use, baseline, part, cancel))
+            return done
+
+        self._input = (result.network_image, model.labels, model)
+        self.bar.setValue(0)
+        self.bar.show()
+        self.cancel_button.setEnabled(True)
+        self.caption.setText(f"computing {', '.join(METHODS[m].title for m in methods)} …")
+        self.job.start(work, name="saliency")
+        return True
+
+    def run_all(self) -> None:
+        self.run(list(METHODS))
+
+    def cancel(self) -> None:
+        if self.job.busy:
+            self.job.cancel()
+            self.caption.setText("cancelling …")
+
+    def _progress(self, number: int, fraction: float) -> None:
+        if number == self.job.number:
+            self.bar.setValue(int(fraction * 100))
+
+    def _end(self) -> None:
+        self.bar.hide()
+        self.cancel_button.setEnabled(False)
+
+    def _failed(self, number: int, message: str) -> None:
+        if number != self.job.number:
+            return
+        self._end()
+        self.copies.drop()  # a cancelled method may have left hooks on the copy
+        if not message:
+            self.caption.setText("cancelled")
+            return
+        self.caption.setText(f"failed: {message}")
+        self.window_._error("Saliency failed", message)
+
+    def _done(self, number: int, results: list) -> None:
+        if number != self.job.number or self._input is None:
+            return
+        self._end()
+        net_image, labels, model = self._input
+        if model is not self.window_.model:
+            return  # the model changed while this ran
+        for a in results:
+            self.costs[a.method] = (a.seconds * 1000, a.passes)
+        self._show_costs()
+        chosen = [a for a in results if a.method == self.method_box.currentData()]
+        self.show_map((chosen or results)[-1], net_image, labels)
+
+    def show_map(self, a, net_image: np.ndarray, labels: list[str]) -> None:
+        self.last = a
+        heat = (a.display() * 255).astype(np.uint8)
+        self.view.set_images(net_image, colorize(heat, heat_lut()))
+        name = labels[a.target] if a.target < len(labels) else str(a.target)
+        where = f", layer {a.layer}" if a.layer else ""
+        sign = " (positive part shown)" if METHODS[a.method].signed else ""
+        self.caption.setText(
+            f"<b>{METHODS[a.method].title}</b> for '{name}' (class {a.target}){where}: "
+            f"{a.seconds * 1000:.0f} ms, {a.passes} forward call(s) of up to {BATCH} images{sign}"
+        )
+
+    def _show_costs(self) -> None:
+        for r, key in enumerate(METHODS):
+            ms, passes = self.costs.get(key, (None, None))
+            self.cost_table.item(r, 1).setText("–" if ms is None else f"{ms:.0f}")
+            self.cost_table.item(r, 2).setText("" if passes is None else str(passes))
+
+    def stop(self) -> None:
+        self.job.stop(2.0)

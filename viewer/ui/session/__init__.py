@@ -1,0 +1,3 @@
+"""What the window keeps: recordings, snapshots, drag and drop, recent files, remembered
+settings.
+"""

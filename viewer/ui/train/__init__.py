@@ -1,0 +1,1 @@
+"""The training studio in the window: the Train dock."""

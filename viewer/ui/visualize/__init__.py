@@ -1,0 +1,1 @@
+"""The Visualize dock: feature visualisation, DeepDream, top images, embedding, invariance."""

@@ -1,0 +1,1 @@
+"""The main window: layout and wiring, its actions and keys, model loading, clean quitting."""
