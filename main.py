@@ -2,7 +2,7 @@
 
 import sys
 
-from cnn_viewer.cli.main import main
+from cnn_viewer.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

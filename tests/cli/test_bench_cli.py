@@ -3,7 +3,8 @@
 import json
 
 import torch
-from cnn_viewer.cli.main import main
+
+from cnn_viewer.cli.commands import main
 from cnn_viewer.core.bench.headless import KEYS
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from cnn_viewer.cli.main import main
+
+from cnn_viewer.cli.commands import main
 from cnn_viewer.models import load_model
 from cnn_viewer.models.checkpoint import read_checkpoint
 from cnn_viewer.models.data.drawing import center_digit

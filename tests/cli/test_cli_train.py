@@ -8,11 +8,11 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from cnn_viewer.cli.main import main
-from cnn_viewer.models import load_model
-from cnn_viewer.models.checkpoint import read_checkpoint
 from safetensors.torch import load_file
 
+from cnn_viewer.cli.commands import main
+from cnn_viewer.models import load_model
+from cnn_viewer.models.checkpoint import read_checkpoint
 from tests.shapes_data import write_shapes
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import cv2
 import pytest
 import torch
-from cnn_viewer.cli.main import main
+
+from cnn_viewer.cli.commands import main
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from cnn_viewer.cli.main import main
+
+from cnn_viewer.cli.commands import main
 from cnn_viewer.core.explain.attribution import attribute, baseline_for, model_copy
 from cnn_viewer.models import load_model
 from cnn_viewer.models.data.drawing import center_digit

@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-from cnn_viewer.cli.main import _model_options, build_parser, main
+from torch import nn
+
+from cnn_viewer.cli.args import model_options
+from cnn_viewer.cli.commands import build_parser, main
 from cnn_viewer.models.data.images import read_image
 from cnn_viewer.models.zoo.torchvision_zoo import torchvision_preprocess
-from torch import nn
 
 NET_PY = """
 import torch
@@ -219,7 +221,7 @@ def test_option_parsing():
             "img.png",
         ]
     )
-    opts = _model_options(args)
+    opts = model_options(args)
     assert (opts.model, opts.checkpoint, opts.model_file, opts.labels) == (
         "resnet18",
         "ft.pth",
@@ -229,8 +231,8 @@ def test_option_parsing():
     assert opts.input_size == (224, 192) and opts.channels == 1 and opts.trust_checkpoint
     for sub in (["layers"], ["view"], ["predict", "img.png"]):
         a = parser.parse_args([*sub[:1], "--input-size", "96", *sub[1:]])
-        assert _model_options(a).input_size == (96, 96) and not a.trust_checkpoint
-    defaults = _model_options(parser.parse_args(["layers"]))
+        assert model_options(a).input_size == (96, 96) and not a.trust_checkpoint
+    defaults = model_options(parser.parse_args(["layers"]))
     assert (defaults.model_file, defaults.labels, defaults.input_size, defaults.channels) == (
         None,
         None,
@@ -260,6 +262,6 @@ def test_model_options_load_passes_everything_through(work):
             "128",
         ]
     )
-    loaded = _model_options(args).load()
+    loaded = model_options(args).load()
     assert loaded.labels == ["apple", "banana", "cherry"] and loaded.input_size == (128, 128)
     assert isinstance(args, argparse.Namespace)

@@ -7,9 +7,9 @@ import json
 import time
 
 import pytest
-from cnn_viewer.cli.main import main
-from cnn_viewer.models.data.images import InputError, read_image, to_rgb
 
+from cnn_viewer.cli.commands import main
+from cnn_viewer.models.data.images import InputError, read_image, to_rgb
 from tests.image_corpus import write_corpus
 
 

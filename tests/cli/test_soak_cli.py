@@ -1,6 +1,6 @@
 """`cnn-viewer soak` reaches the soak runner's own parser."""
 
-from cnn_viewer.cli.main import build_parser, main
+from cnn_viewer.cli.commands import build_parser, main
 
 
 def test_soak_is_a_subcommand_with_its_own_options(capsys):

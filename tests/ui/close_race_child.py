@@ -23,7 +23,6 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 faulthandler.enable()
 faulthandler.dump_traceback_later(30, exit=True)  # a hang shows where, and ends the child
@@ -59,11 +58,12 @@ def slow_weights_server() -> str:
 def main() -> int:
     phase, delay_ms, video = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     mnist = sys.argv[4] if len(sys.argv) > 4 else None
-    from cnn_viewer.cli.main import main as cli_main
+    from PyQt6.QtCore import QTimer
+
+    from cnn_viewer.cli.commands import main as cli_main
     from cnn_viewer.core.options import ModelOptions
     from cnn_viewer.ui.app import make_app
     from cnn_viewer.ui.window.main_window import MainWindow
-    from PyQt6.QtCore import QTimer
 
     app = make_app()
     state = {"closed_at": None, "reached": False}

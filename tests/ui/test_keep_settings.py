@@ -6,10 +6,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from PyQt6.QtWidgets import QApplication
+
 from cnn_viewer.core.options import ModelOptions, ViewerOptions
 from cnn_viewer.ui.session.settings import ENV
 from cnn_viewer.ui.session.startup import StartUp
-from PyQt6.QtWidgets import QApplication
 
 
 @pytest.fixture
@@ -180,7 +181,7 @@ def test_a_saved_camera_that_is_gone_does_not_block(qtbot, store):
 
 
 def test_record_from_the_command_line(store, tmp_path, qapp):
-    from cnn_viewer.cli.main import main
+    from cnn_viewer.cli.commands import main
 
     video = tmp_path / "in.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30, (160, 120))

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from cnn_viewer.cli.args import add_model_options, fail, load_model_from_args
 
-def add_parser(sub, add_model_options) -> None:
+
+def add_parser(sub) -> None:
     from cnn_viewer.core.explain.attribution import METHODS
 
     p = sub.add_parser(
@@ -59,9 +61,10 @@ def overlay(net_image: np.ndarray, heat: np.ndarray) -> np.ndarray:
     return out.round().astype(np.uint8)
 
 
-def cmd_explain(args: argparse.Namespace, load, fail) -> int:
+def cmd_explain(args: argparse.Namespace) -> int:
     import cv2
     import torch
+
     from cnn_viewer.core.explain.attribution import (
         BATCH,
         METHODS,
@@ -78,7 +81,7 @@ def cmd_explain(args: argparse.Namespace, load, fail) -> int:
         return fail(f"--out {args.out}: end the name in .npy (raw map) or .png (overlay)")
     if not out.parent.is_dir():
         return fail(f"--out {args.out}: folder {out.parent} does not exist")
-    model, error = load(args)
+    model, error = load_model_from_args(args)
     if model is None:
         return fail(error)
     try:

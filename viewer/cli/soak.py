@@ -12,15 +12,23 @@ import sys
 import tempfile
 from pathlib import Path
 
+from cnn_viewer.cli.args import add_model_options, fail, load_model_from_args, positive
+
+
+def add_parser(sub) -> None:
+    """`soak` in cnn-viewer's parser, for --help; cnn_viewer.cli.commands hands its arguments to
+    main() here, which parses them with build_parser()."""
+    sub.add_parser(
+        "soak", help="run the full window on a looping video and watch its memory", add_help=False
+    )
+
 
 def build_parser() -> argparse.ArgumentParser:
-    from cnn_viewer.cli.main import _add_model_options, _positive
-
     p = argparse.ArgumentParser(
         prog="cnn-viewer soak",
         description="Run the full window on a looping video and sample its memory.",
     )
-    _add_model_options(p)
+    add_model_options(p)
     p.add_argument(
         "--source",
         default=None,
@@ -30,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=600.0, help="how long (default 600)")
     p.add_argument("--warmup", type=float, default=60.0, help="seconds not counted (default 60)")
     p.add_argument("--every", type=float, default=1.0, help="seconds between memory samples")
-    p.add_argument("--threads", type=_positive, default=None, help="torch threads")
+    p.add_argument("--threads", type=positive, default=None, help="torch threads")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     return p
@@ -58,13 +66,11 @@ def write_clip(path: Path, frames: int = 300, size: tuple[int, int] = (640, 480)
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from cnn_viewer.cli.main import _fail, _load
-
     if args.seconds <= args.warmup:
-        return _fail(f"--seconds {args.seconds:g} must be longer than --warmup {args.warmup:g}")
-    model, error = _load(args)
+        return fail(f"--seconds {args.seconds:g} must be longer than --warmup {args.warmup:g}")
+    model, error = load_model_from_args(args)
     if model is None:
-        return _fail(error)
+        return fail(error)
     with tempfile.TemporaryDirectory(prefix="cnn-viewer-soak-") as tmp:
         source = args.source or str(write_clip(Path(tmp) / "soak.avi"))
         from cnn_viewer.ui.app import make_app
@@ -76,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         window.show()
         if not window.set_source(source):
             window.shutdown()
-            return _fail(f"cannot open {source}: {window.last_error}")
+            return fail(f"cannot open {source}: {window.last_error}")
 
         def progress(t: float, mb: float, shown: int) -> None:
             if not args.quiet and int(t) % 60 == 0 and t >= 1:

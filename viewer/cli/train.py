@@ -4,15 +4,16 @@ studio's loop, or `cnn-viewer train digits` (the shipped digit CNN's recipe)."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from cnn_viewer.cli.args import add_device_option, fail, input_size, positive
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
-    return value
+
+def add_parser(sub) -> None:
+    train = sub.add_parser(
+        "train", help="train a network on an MNIST folder or an image folder (class sub-folders)"
+    )
+    add_train_options(train)
 
 
 def _channel_list(text: str) -> list[int]:
@@ -34,8 +35,8 @@ def _fraction(text: str) -> float:
     return value
 
 
-def add_train_options(train: argparse.ArgumentParser, add_device, input_size) -> None:
-    """The `train` subcommand's arguments (``add_device``/``input_size``: cnn_viewer.cli)."""
+def add_train_options(train: argparse.ArgumentParser) -> None:
+    """The `train` subcommand's arguments."""
     from cnn_viewer.models.zoo.small_cnn import ACTIVATIONS, POOLS
 
     train.add_argument(
@@ -52,11 +53,11 @@ def add_train_options(train: argparse.ArgumentParser, add_device, input_size) ->
         "sub-folder per class",
     )
     train.add_argument("--out", required=True, metavar="FILE", help="checkpoint to write")
-    train.add_argument("--epochs", type=_positive, default=None, help="default 10 (digits 40)")
+    train.add_argument("--epochs", type=positive, default=None, help="default 10 (digits 40)")
     train.add_argument("--seed", type=int, default=0, help="same seed, same result")
-    add_device(train)
+    add_device_option(train)
     train.add_argument(
-        "--threads", type=_positive, default=None, help="torch CPU threads (default: torch's)"
+        "--threads", type=positive, default=None, help="torch CPU threads (default: torch's)"
     )
     g = train.add_argument_group("architecture (not for 'digits')")
     g.add_argument(
@@ -72,13 +73,13 @@ def add_train_options(train: argparse.ArgumentParser, add_device, input_size) ->
         metavar="C1,C2,..",
         help="channels of each conv block; their count is the number of blocks (default 8,16)",
     )
-    g.add_argument("--blocks", type=_positive, default=None, help="conv blocks: 8, 16, 32, ...")
-    g.add_argument("--kernel", type=_positive, default=5, help="kernel size (default 5)")
-    g.add_argument("--stride", type=_positive, default=1)
+    g.add_argument("--blocks", type=positive, default=None, help="conv blocks: 8, 16, 32, ...")
+    g.add_argument("--kernel", type=positive, default=5, help="kernel size (default 5)")
+    g.add_argument("--stride", type=positive, default=1)
     g.add_argument("--padding", type=int, default=None, help="default: kernel // 2")
     g.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
     g.add_argument("--pool", choices=sorted(POOLS), default="max")
-    g.add_argument("--hidden", type=_positive, default=64, help="units of fc1 (default 64)")
+    g.add_argument("--hidden", type=positive, default=64, help="units of fc1 (default 64)")
     g.add_argument(
         "--input-size",
         type=input_size,
@@ -101,7 +102,7 @@ def add_train_options(train: argparse.ArgumentParser, add_device, input_size) ->
         "--train-all", action="store_true", help="torchvision: train every layer, not the head"
     )
     t = train.add_argument_group("training (not for 'digits')")
-    t.add_argument("--batch-size", type=_positive, default=32)
+    t.add_argument("--batch-size", type=positive, default=32)
     t.add_argument("--lr", type=float, default=5e-3, help="peak learning rate (default 0.005)")
     t.add_argument("--augment", action="store_true", help="random small shifts, turns, scaling")
     t.add_argument("--val-fraction", type=_fraction, default=0.2, help="held out (default 0.2)")
@@ -129,11 +130,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.recipe == "digits":
         return _train_digits(args)
     return _train_studio(args)
-
-
-def _fail(message: str) -> int:
-    print(f"cnn-viewer: error: {message}", file=sys.stderr)
-    return 1
 
 
 def _arch_options(args: argparse.Namespace):
@@ -164,24 +160,25 @@ def _arch_options(args: argparse.Namespace):
 
 
 def _train_studio(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from cnn_viewer.models.checkpoint import CheckpointError
     from cnn_viewer.models.data.mnist import DataError
     from cnn_viewer.models.devices import describe, resolve_device
     from cnn_viewer.models.training.filter_images import export_strip, export_video
     from cnn_viewer.models.training.studio import TrainSettings
     from cnn_viewer.models.training.studio_run import prepare, run, save
-    from tqdm import tqdm
 
     if Path(args.out).is_dir():
-        return _fail(f"--out {args.out} is a folder; give the checkpoint file to write")
+        return fail(f"--out {args.out} is a folder; give the checkpoint file to write")
     if args.timeline and Path(args.timeline).suffix.lower() not in (".mp4", ".png"):
-        return _fail(f"--timeline {args.timeline}: use a .mp4 (video) or .png (strip) name")
+        return fail(f"--timeline {args.timeline}: use a .mp4 (video) or .png (strip) name")
     try:
         device = resolve_device(args.device)
         options = _arch_options(args)
         prepared = prepare(args.data, options, seed=args.seed, val_fraction=args.val_fraction)
     except (DataError, CheckpointError, ValueError, OSError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     data = prepared.data
     counts = ", ".join(f"{c} {n}" for c, n in zip(data.classes, data.counts(), strict=True))
     print(f"{data.source}: {data.kind}, {len(data.classes)} classes ({counts})")
@@ -234,23 +231,24 @@ def _train_studio(args: argparse.Namespace) -> int:
                 export_strip(outcome.timeline, layer, args.timeline)
                 print(f"wrote {args.timeline} ({layer}'s filters across training)")
     except (OSError, ValueError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     return 0
 
 
 def _train_digits(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from cnn_viewer.models.data.mnist import DataError
     from cnn_viewer.models.devices import describe, resolve_device
     from cnn_viewer.models.training.digits import train_digits
-    from tqdm import tqdm
 
     epochs = args.epochs or 40
     studio_only = [n for n in STUDIO_OPTIONS if getattr(args, n) != DEFAULTS.get(n)]
     if studio_only:
         names = ", ".join("--" + n.replace("_", "-") for n in studio_only)
-        return _fail(f"{names}: not for 'train digits' (its recipe is fixed); drop 'digits'")
+        return fail(f"{names}: not for 'train digits' (its recipe is fixed); drop 'digits'")
     if Path(args.out).is_dir():
-        return _fail(f"--out {args.out} is a folder; give the checkpoint file to write")
+        return fail(f"--out {args.out} is a folder; give the checkpoint file to write")
     bar = tqdm(total=epochs, unit="epoch", desc="training digits", dynamic_ncols=True)
 
     def progress(p) -> None:
@@ -275,7 +273,7 @@ def _train_digits(args: argparse.Namespace) -> int:
         )
     except (DataError, OSError, ValueError) as exc:  # OSError: the checkpoint could not be written
         bar.close()
-        return _fail(str(exc))
+        return fail(str(exc))
     bar.close()
     print(
         f"best epoch {metrics['best_epoch']}: validation accuracy {metrics['val_accuracy']:.2%} "

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cnn_viewer.cli.args import add_model_options, fail, load_model_from_args, positive
 
-def add_parser(sub, add_model_options, positive) -> None:
+
+def add_parser(sub) -> None:
     p = sub.add_parser(
         "visualize",
         help="write the image that most excites a class, a channel or a unit (PNG)",
@@ -68,9 +70,10 @@ def _target(args, model):
     return Target("unit", args.channel, args.layer, (y, x))
 
 
-def cmd_visualize(args: argparse.Namespace, load, fail) -> int:
+def cmd_visualize(args: argparse.Namespace) -> int:
     import cv2
     import torch
+
     from cnn_viewer.core.hooks.recorder import LayerNotFound
     from cnn_viewer.core.visualize.featurevis import default_settings, maximize
 
@@ -79,7 +82,7 @@ def cmd_visualize(args: argparse.Namespace, load, fail) -> int:
         return fail(f"--out {args.out}: give a .png file name")
     if not out.parent.is_dir():
         return fail(f"--out {args.out}: the folder {out.parent} does not exist")
-    model, error = load(args)
+    model, error = load_model_from_args(args)
     if model is None:
         return fail(error)
     # A small network runs fastest on one thread (tiny tensors: threads only add overhead).

@@ -1,0 +1,142 @@
+"""What the subcommands share: model and device options, argument types, load, fail."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+
+def add_device_option(p) -> None:
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto (a GPU when there is one, else the CPU), cpu, cuda, cuda:N or mps",
+    )
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    add_device_option(g)
+    g.add_argument(
+        "--model",
+        default="digits",
+        help="registry name: 'digits' (built in) or a torchvision model, e.g. resnet18",
+    )
+    g.add_argument(
+        "--weights",
+        default="default",
+        help="'default' (trained/pretrained), 'none' (random init) or a weights name",
+    )
+    g.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="FILE",
+        help="weights to load: a cnn-viewer .safetensors, or a state_dict (.pth, .pt, "
+        ".safetensors; bare or under 'state_dict'/'model') for --model or --model-file",
+    )
+    g.add_argument(
+        "--model-file",
+        default=None,
+        metavar="FILE:CLASS",
+        help="your own model code: CLASS() from the Python file FILE (runs that file)",
+    )
+    g.add_argument(
+        "--labels",
+        default=None,
+        metavar="FILE",
+        help="class names, one per line; as many as the model has outputs",
+    )
+    g.add_argument(
+        "--input-size",
+        default=None,
+        type=input_size,
+        metavar="HxW",
+        help="input height x width, e.g. 224x224 or 224, where the checkpoint does not say it",
+    )
+    g.add_argument(
+        "--channels",
+        default=None,
+        type=int,
+        choices=(1, 3),
+        help="input channels (1 gray, 3 RGB) where the weights do not say it",
+    )
+    g.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="allow checkpoints that run code when opened (TorchScript, pickled "
+        "models); only for files you trust",
+    )
+
+
+def input_size(text: str) -> tuple[int, int]:
+    from cnn_viewer.models.loading.model_files import parse_input_size
+
+    try:
+        return parse_input_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def model_options(args: argparse.Namespace):
+    """ModelOptions from the parsed model options (the flags are named as its fields)."""
+    from dataclasses import fields
+
+    from cnn_viewer.core.options import ModelOptions
+
+    return ModelOptions(**{f.name: getattr(args, f.name) for f in fields(ModelOptions)})
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
+def fail(message: str) -> int:
+    print(f"cnn-viewer: error: {message}", file=sys.stderr)
+    return 1
+
+
+def load_model_from_args(args: argparse.Namespace):
+    """Load the model the options name; expected failures become a message, not a traceback."""
+    from cnn_viewer.models import CheckpointError
+    from cnn_viewer.models.zoo.loaded import WeightsUnavailable
+
+    options = model_options(args)
+    try:
+        prefetch_with_bar(options)
+        return options.load(), None
+    except (CheckpointError, WeightsUnavailable, ValueError) as exc:
+        return None, str(exc)
+
+
+def prefetch_with_bar(options) -> None:
+    """Download pretrained weights not yet cached, with a progress bar in the terminal."""
+    from cnn_viewer.models.zoo.weights_download import cache_path, fetch, weights_url
+
+    if options.checkpoint or options.model_file:
+        return
+    url = weights_url(options.model, options.weights)
+    if url is None or cache_path(url).is_file():
+        return
+    from tqdm import tqdm
+
+    with tqdm(unit="B", unit_scale=True, desc=f"downloading {options.model}", leave=False) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total or None
+            bar.update(done - bar.n)
+
+        fetch(url, on_progress=progress)
