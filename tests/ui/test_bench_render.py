@@ -21,8 +21,9 @@ def test_input_probe_measures_event_delay_and_sees_a_blocked_gui(qapp):
     of about that much, an idle one as a small delay."""
     import time
 
-    from cnn_viewer.ui.bench.render import InputProbe
     from PyQt6.QtCore import QEventLoop, QTimer
+
+    from cnn_viewer.ui.bench.render import InputProbe
 
     probe = InputProbe(interval_ms=20)
     loop = QEventLoop()

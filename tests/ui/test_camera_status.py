@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from cnn_viewer.core.sources.capture import CameraSource
 
+from cnn_viewer.core.sources.capture import CameraSource
 from tests.fake_camera import FakeCamera
 
 REPORT_MS = 2000

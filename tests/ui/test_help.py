@@ -1,7 +1,8 @@
 """F1 lists every key the window has, including keys that features add."""
 
-from cnn_viewer.ui.window.help_overlay import key_table
 from PyQt6.QtCore import Qt
+
+from cnn_viewer.ui.window.help_overlay import key_table
 
 
 def test_help_lists_every_action_key_and_closes_on_a_key(window, qtbot):

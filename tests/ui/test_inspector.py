@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from cnn_viewer.core.explain.attribution import attribute, model_copy
 from PyQt6.QtCore import QPoint, Qt
+
+from cnn_viewer.core.explain.attribution import attribute, model_copy
 
 
 def feature(window):

@@ -7,13 +7,14 @@ import json
 import cv2
 import numpy as np
 import pytest
+from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PyQt6.QtGui import QDragEnterEvent, QDropEvent
+from PyQt6.QtWidgets import QApplication
+
 from cnn_viewer.core.display.colormaps import colorize, mosaic_lut
 from cnn_viewer.core.display.mosaic import GAP, LEVELS
 from cnn_viewer.core.output.recording import partial_path
 from cnn_viewer.models.zoo.digits import DIGITS_CHECKPOINT
-from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PyQt6.QtGui import QDragEnterEvent, QDropEvent
-from PyQt6.QtWidgets import QApplication
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import tracemalloc
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.functions as fn
+
 from cnn_viewer.ui.window.qimage_leak import fixed_ndarray_to_qimage
 
 
@@ -38,7 +39,7 @@ def test_image_updates_no_longer_leak(qtbot, monkeypatch):
     images = [np.full((60, 80, 4), v, np.uint8) for v in (10, 200)]
     assert bytes_per_update(item, images) < 5
 
-    from cnn_viewer.ui import qimage_leak
+    from cnn_viewer.ui.window import qimage_leak
 
     original = qimage_leak.original_ndarray_to_qimage  # pyqtgraph's own
     assert original is not None and original is not fixed_ndarray_to_qimage

@@ -6,6 +6,7 @@ import os
 import signal
 
 import pytest
+
 from cnn_viewer.ui.window.quit_signals import install_quit_signals, remove_quit_signals
 
 

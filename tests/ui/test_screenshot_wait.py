@@ -10,9 +10,10 @@ from pathlib import Path
 
 import cv2
 import pytest
-from cnn_viewer.cli.main import build_parser
+
+from cnn_viewer.cli.commands import build_parser
 from cnn_viewer.core.options import ModelOptions, ViewerOptions
-from cnn_viewer.ui.app import _arm_screenshot
+from cnn_viewer.ui.screenshot import arm_screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,7 +88,7 @@ def test_a_slow_stream_is_not_cut_off(qtbot, tmp_path, capsys):
     from PyQt6.QtCore import QTimer
 
     app, win = _App(), _fake_window(qtbot, tmp_path)
-    _arm_screenshot(app, win, _options(tmp_path, frames=5, wait=0.6))
+    arm_screenshot(app, win, _options(tmp_path, frames=5, wait=0.6))
     ticker = QTimer(win)
     ticker.timeout.connect(win.show_result)
     ticker.start(200)
@@ -104,7 +105,7 @@ def test_a_slow_stream_is_not_cut_off(qtbot, tmp_path, capsys):
 def test_no_result_saves_the_window_and_fails(qtbot, tmp_path, capsys):
     app, win = _App(), _fake_window(qtbot, tmp_path)
     win.statusBar().showMessage("the source is resting")
-    _arm_screenshot(app, win, _options(tmp_path, frames=3, wait=0.3))
+    arm_screenshot(app, win, _options(tmp_path, frames=3, wait=0.3))
     win.show_result()  # one result, then silence
     qtbot.waitUntil(lambda: bool(app.codes), timeout=5000)
     win.show_result()  # too late: nothing more happens

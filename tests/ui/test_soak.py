@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from cnn_viewer.cli.soak import write_clip
 from cnn_viewer.ui.bench.soak_run import run_soak
 

@@ -3,9 +3,10 @@
 import cv2
 import numpy as np
 import pytest
+from PyQt6.QtCore import Qt
+
 from cnn_viewer.core.options import ModelOptions
 from cnn_viewer.models import load_model
-from PyQt6.QtCore import Qt
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
 """The unit being inspected is outlined in its layer's mosaic."""
 
 import numpy as np
-from cnn_viewer.ui.widgets.pixel_view import HIGHLIGHT
 from PyQt6.QtGui import QColor
+
+from cnn_viewer.ui.widgets.pixel_view import HIGHLIGHT
 
 
 def test_selected_unit_is_outlined_in_its_mosaic(qtbot, window):

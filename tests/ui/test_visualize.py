@@ -156,6 +156,7 @@ def test_a_new_model_cancels_the_job_and_resets_the_tabs(qtbot, window):
 
 def test_work_copy_leaves_the_engines_hooks_behind(digits_model):
     import torch
+
     from cnn_viewer.ui.visualize.jobs import work_copy
 
     seen = []

@@ -1,8 +1,9 @@
 """The window with the real digit CNN: strokes on the pad drive every panel."""
 
 import numpy as np
-from cnn_viewer.core.display.colormaps import BACKGROUND, colorize, mosaic_lut
 from PyQt6.QtCore import QPoint, Qt
+
+from cnn_viewer.core.display.colormaps import BACKGROUND, colorize, mosaic_lut
 
 
 def drag(qtbot, widget, points, button=Qt.MouseButton.LeftButton):

@@ -13,9 +13,10 @@ def run_rendered(model: LoadedModel, engine: Engine, source_spec: str, frames: i
                  threads: int, warmup: int = 10) -> Run:  # fmt: skip
     """Like run_headless, but each result is rendered by the window (offscreen works);
     latency runs to the end of rendering and the render time is a stage of its own."""
+    from PyQt6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer
+
     from cnn_viewer.ui.app import make_app
     from cnn_viewer.ui.features import build_window
-    from PyQt6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer
 
     app = make_app()  # keep a reference: an unreferenced QApplication is destroyed
     win = build_window(model, threads=threads)

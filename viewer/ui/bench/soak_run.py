@@ -7,8 +7,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from cnn_viewer.core.bench.soak import MemoryLog, summarize
 from PyQt6.QtCore import QEventLoop, QTimer
+
+from cnn_viewer.core.bench.soak import MemoryLog, summarize
 
 
 def run_soak(

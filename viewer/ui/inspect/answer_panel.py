@@ -6,8 +6,6 @@ from __future__ import annotations
 from html import escape
 
 import numpy as np
-from cnn_viewer.core.explain.answer import logit_parts, softmax_story
-from cnn_viewer.core.explain.network_map import Head
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QAbstractItemView,
@@ -20,6 +18,9 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from cnn_viewer.core.explain.answer import logit_parts, softmax_story
+from cnn_viewer.core.explain.network_map import Head
 
 LOGIT_ROWS = 10
 CONTRIBUTION_ROWS = 12

@@ -5,12 +5,13 @@ inspected layer on a frozen frame (where the engine runs no more)."""
 from __future__ import annotations
 
 import torch
+from PyQt6.QtCore import QObject
+
 from cnn_viewer.core.explain.inspect import network_map, probe_once
 from cnn_viewer.ui.inspect.answer_panel import AnswerPanel
 from cnn_viewer.ui.inspect.inspector_panel import InspectorPanel
 from cnn_viewer.ui.inspect.saliency_panel import ModelCopies, SaliencyPanel
 from cnn_viewer.ui.workers.background_job import BackgroundJob
-from PyQt6.QtCore import QObject
 
 
 class InspectFeature(QObject):

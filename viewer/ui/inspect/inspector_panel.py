@@ -10,6 +10,9 @@ from __future__ import annotations
 from html import escape
 
 import numpy as np
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+
 from cnn_viewer.core.dataflow.frames import ProbeData
 from cnn_viewer.core.display.colormaps import colorize, mosaic_lut
 from cnn_viewer.core.display.mosaic import LEVELS
@@ -25,8 +28,6 @@ from cnn_viewer.core.explain.inspect import (
 from cnn_viewer.core.explain.network_map import NetworkMap
 from cnn_viewer.ui.inspect.views import HistogramView, HoverView
 from cnn_viewer.ui.widgets.pixel_view import PixelView
-from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 ARITHMETIC_MAX_INPUTS = 64  # conv input channels up to which the sum is written out
 DETAIL_CHANNELS = 2  # input channels shown as full patch / kernel / product grids

@@ -8,10 +8,6 @@ import threading
 
 import numpy as np
 import torch
-from cnn_viewer.core.display.colormaps import colorize, heat_lut
-from cnn_viewer.core.explain.attribution import BATCH, METHODS, attribute, baseline_for, model_copy
-from cnn_viewer.ui.widgets.pixel_view import PixelView
-from cnn_viewer.ui.workers.background_job import BackgroundJob
 from PyQt6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -25,6 +21,11 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from cnn_viewer.core.display.colormaps import colorize, heat_lut
+from cnn_viewer.core.explain.attribution import BATCH, METHODS, attribute, baseline_for, model_copy
+from cnn_viewer.ui.widgets.pixel_view import PixelView
+from cnn_viewer.ui.workers.background_job import BackgroundJob
 
 
 class ModelCopies:

@@ -4,10 +4,11 @@ draw a box, and a histogram."""
 from __future__ import annotations
 
 import numpy as np
-from cnn_viewer.ui.widgets.pixel_view import PixelView
 from PyQt6.QtCore import QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QMouseEvent, QPainter, QPen
 from PyQt6.QtWidgets import QWidget
+
+from cnn_viewer.ui.widgets.pixel_view import PixelView
 
 
 class HoverView(PixelView):

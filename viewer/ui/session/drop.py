@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cnn_viewer.core.options import ModelOptions
-from cnn_viewer.core.sources.open_source import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from PyQt6.QtCore import QEvent, QObject
 from PyQt6.QtWidgets import QMenu
+
+from cnn_viewer.core.options import ModelOptions
+from cnn_viewer.core.sources.open_source import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
 CHECKPOINT_EXTENSIONS = ("safetensors", "pt", "pth", "ckpt")
 RECENT_MAX = 8

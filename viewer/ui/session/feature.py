@@ -9,15 +9,15 @@ import sys
 import time
 from pathlib import Path
 
+from PyQt6.QtCore import QStandardPaths
+from PyQt6.QtGui import QActionGroup
+from PyQt6.QtWidgets import QFileDialog, QVBoxLayout
+
 from cnn_viewer.ui.session.drop import DropFilter, Recent, file_menu
 from cnn_viewer.ui.session.recording import TARGETS, RecordControl
 from cnn_viewer.ui.session.settings import save
 from cnn_viewer.ui.session.snapshot import SnapshotControl
 from cnn_viewer.ui.widgets.colour_bar import FeatureMapControls
-from PyQt6.QtCore import QStandardPaths
-from PyQt6.QtGui import QActionGroup
-from PyQt6.QtWidgets import QFileDialog, QVBoxLayout
-
 
 
 def default_output_folder() -> Path:

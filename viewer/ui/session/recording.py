@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from cnn_viewer.core.output.recording import Outcome, RecordingError, VideoRecorder
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from PyQt6.QtGui import QImage
 from PyQt6.QtWidgets import QLabel
+
+from cnn_viewer.core.output.recording import Outcome, RecordingError, VideoRecorder
 
 TARGETS = [
     ("window", "Whole window"),

@@ -15,10 +15,11 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from PyQt6.QtCore import QByteArray, QSettings
+
 from cnn_viewer.core.display.colormaps import DIVERGING, NAMES
 from cnn_viewer.core.display.mosaic import parse_norm
 from cnn_viewer.core.options import ModelOptions
-from PyQt6.QtCore import QByteArray, QSettings
 
 ENV = "CNN_VIEWER_SETTINGS"
 VERSION = 1

@@ -10,8 +10,9 @@ import threading
 from dataclasses import asdict
 from pathlib import Path
 
-from cnn_viewer.core.output.snapshot import SnapshotError, describe, new_folder, write_snapshot
 from PyQt6.QtCore import QObject, pyqtSignal
+
+from cnn_viewer.core.output.snapshot import SnapshotError, describe, new_folder, write_snapshot
 
 
 class SnapshotControl(QObject):

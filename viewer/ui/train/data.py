@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from cnn_viewer.models.data.datasets import SnapshotStore
 from PyQt6.QtCore import QStandardPaths, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (
     QComboBox,
@@ -22,6 +21,8 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from cnn_viewer.models.data.datasets import SnapshotStore
 
 KINDS = [
     ("MNIST folder (IDX files)", "mnist"),

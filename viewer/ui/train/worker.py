@@ -9,11 +9,12 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from PyQt6.QtCore import QObject, pyqtSignal
+
 from cnn_viewer.models.training.filter_images import filter_grid, maps_grid
 from cnn_viewer.models.training.loop import Cancelled
 from cnn_viewer.models.training.studio import Snapshot, TrainControl, TrainSettings
 from cnn_viewer.models.zoo.studio_models import ArchOptions
-from PyQt6.QtCore import QObject, pyqtSignal
 
 
 @dataclass

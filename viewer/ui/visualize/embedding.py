@@ -11,11 +11,6 @@ import threading
 
 import numpy as np
 import pyqtgraph as pg
-from cnn_viewer.core.visualize.embedding import FeatureReader, build_embedding
-from cnn_viewer.core.visualize.scan_data import default_digits_folder
-from cnn_viewer.ui.visualize.invariance import COLOURS
-from cnn_viewer.ui.visualize.jobs import work_copy
-from cnn_viewer.ui.visualize.topimages import DataChooser
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import (
     QHBoxLayout,
@@ -26,6 +21,12 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from cnn_viewer.core.visualize.embedding import FeatureReader, build_embedding
+from cnn_viewer.core.visualize.scan_data import default_digits_folder
+from cnn_viewer.ui.visualize.invariance import COLOURS
+from cnn_viewer.ui.visualize.jobs import work_copy
+from cnn_viewer.ui.visualize.topimages import DataChooser
 
 MAX_TABLE = 20  # classes in the distance table (the most frequent ones)
 

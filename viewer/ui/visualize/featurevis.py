@@ -4,9 +4,6 @@ DeepDream. The image is shown as it forms."""
 from __future__ import annotations
 
 import numpy as np
-from cnn_viewer.core.visualize.deepdream import deep_dream
-from cnn_viewer.core.visualize.featurevis import Target, default_settings, maximize
-from cnn_viewer.ui.visualize.jobs import ImageView
 from PyQt6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -16,23 +13,17 @@ from PyQt6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from cnn_viewer.core.visualize.deepdream import deep_dream
+from cnn_viewer.core.visualize.featurevis import Target, default_settings, maximize
+from cnn_viewer.ui.visualize.jobs import ImageView
+from cnn_viewer.ui.widgets.form_controls import spin_box
+
 KIND_TEXT = [("Class score", "class"), ("Channel (mean of its map)", "channel"),
              ("Unit (one position)", "unit")]  # fmt: skip
-
-
-def _spin(lo: int, hi: int, value: int, tip: str = "", special: str = "") -> QSpinBox:
-    s = QSpinBox()
-    s.setRange(lo, hi)
-    s.setValue(value)
-    s.setToolTip(tip)
-    if special:
-        s.setSpecialValueText(special)
-    return s
 
 
 def save_image(image: np.ndarray | None, path: str) -> str:
@@ -97,11 +88,11 @@ class FeatureVisTab(QWidget):
         self.class_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.class_box.setMaxVisibleItems(20)
         self.layer_box = QComboBox()
-        self.channel = _spin(0, 99999, 0, "channel of the layer (click a mosaic tile to pick)")
-        self.unit_y = _spin(-1, 9999, -1, "row in the map (centre when blank)", "centre")
-        self.unit_x = _spin(-1, 9999, -1, "column in the map (centre when blank)", "centre")
-        self.steps = _spin(1, 5000, 128, "optimisation steps")
-        self.seed = _spin(0, 1_000_000, 0, "random seed: the same seed gives the same image")
+        self.channel = spin_box(0, 99999, 0, "channel of the layer (click a mosaic tile to pick)")
+        self.unit_y = spin_box(-1, 9999, -1, "row in the map (centre when blank)", "centre")
+        self.unit_x = spin_box(-1, 9999, -1, "column in the map (centre when blank)", "centre")
+        self.steps = spin_box(1, 5000, 128, "optimisation steps")
+        self.seed = spin_box(0, 1_000_000, 0, "random seed: the same seed gives the same image")
         self.param = QComboBox()
         for text, key in (("auto", None), ("Fourier (decorrelated)", "fourier"),
                           ("pixels + blur", "pixel")):  # fmt: skip
@@ -239,15 +230,15 @@ class DeepDreamTab(QWidget):
         super().__init__()
         self.panel = panel
         self.layer_box = QComboBox()
-        self.channel = _spin(-1, 99999, -1, "only this channel (all when blank)", "all")
-        self.steps = _spin(1, 500, 20, "steps per octave")
+        self.channel = spin_box(-1, 99999, -1, "only this channel (all when blank)", "all")
+        self.steps = spin_box(1, 500, 20, "steps per octave")
         self.strength = QDoubleSpinBox()
         self.strength.setRange(0.001, 0.5)
         self.strength.setSingleStep(0.01)
         self.strength.setDecimals(3)
         self.strength.setValue(0.02)
         self.strength.setToolTip("size of each step (the image spans 0..1)")
-        self.octaves = _spin(1, 6, 3, "scales, smallest first; details carry up")
+        self.octaves = spin_box(1, 6, 3, "scales, smallest first; details carry up")
         self.run_button = QPushButton("Dream on the current input")
         self.run_button.clicked.connect(self.run)
         form = QGridLayout()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from cnn_viewer.core.visualize.invariance import default_values, identity_value, sweep
-from cnn_viewer.ui.visualize.featurevis import _spin
-from cnn_viewer.ui.visualize.jobs import ImageView
 from PyQt6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from cnn_viewer.core.visualize.invariance import default_values, identity_value, sweep
+from cnn_viewer.ui.visualize.jobs import ImageView
+from cnn_viewer.ui.widgets.form_controls import spin_box
 
 TRANSFORM_TEXT = [("Shift left-right (pixels)", "shift_x"), ("Shift up-down (pixels)", "shift_y"),
                   ("Rotation (degrees)", "rotation"), ("Scale (factor)", "scale")]  # fmt: skip
@@ -23,8 +24,8 @@ class InvarianceTab(QWidget):
         self.kind = QComboBox()
         for text, key in TRANSFORM_TEXT:
             self.kind.addItem(text, key)
-        self.count = _spin(3, 401, 41, "how many transform values in the sweep")
-        self.top = _spin(1, 10, 3, "plot this many top classes (plus any that wins on the way)")
+        self.count = spin_box(3, 401, 41, "how many transform values in the sweep")
+        self.top = spin_box(1, 10, 3, "plot this many top classes (plus any that wins on the way)")
         self.run_button = QPushButton("Sweep the current input")
         self.run_button.clicked.connect(self.run)
         form = QGridLayout()

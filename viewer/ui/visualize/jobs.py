@@ -14,11 +14,12 @@ import threading
 import traceback
 
 import numpy as np
-from cnn_viewer.core.visualize.featurevis import Cancelled
-from cnn_viewer.models.zoo.loaded import LoadedModel
 from PyQt6.QtCore import QObject, Qt, pyqtSignal
 from PyQt6.QtGui import QImage, QPixmap
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QWidget
+
+from cnn_viewer.core.visualize.featurevis import Cancelled
+from cnn_viewer.models.zoo.loaded import LoadedModel
 
 
 def work_copy(model: LoadedModel) -> LoadedModel:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import threading
 
+from PyQt6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+
 from cnn_viewer.models.zoo.loaded import LoadedModel
 from cnn_viewer.ui.visualize.jobs import Job, JobBar, work_copy
-from PyQt6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 
 class VisualizePanel(QWidget):

@@ -5,10 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from cnn_viewer.core.sources.open_source import VIDEO_EXTENSIONS
-from cnn_viewer.core.visualize.scan_data import DataSpec, default_digits_folder
-from cnn_viewer.core.visualize.topimages import scan
-from cnn_viewer.ui.visualize.jobs import ImageView
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QComboBox,
@@ -23,6 +19,11 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from cnn_viewer.core.sources.open_source import VIDEO_EXTENSIONS
+from cnn_viewer.core.visualize.scan_data import DataSpec, default_digits_folder
+from cnn_viewer.core.visualize.topimages import scan
+from cnn_viewer.ui.visualize.jobs import ImageView
 
 
 class DataChooser(QWidget):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from cnn_viewer.core.dataflow.frames import LayerView
-from cnn_viewer.core.display.colormaps import FEATURE_MAPS, is_diverging, mosaic_lut
-from cnn_viewer.core.display.mosaic import FIXED_HISTORY, LEVELS, parse_norm
 from PyQt6.QtCore import QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QImage, QPainter
 from PyQt6.QtWidgets import (
@@ -16,6 +13,10 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from cnn_viewer.core.dataflow.frames import LayerView
+from cnn_viewer.core.display.colormaps import FEATURE_MAPS, is_diverging, mosaic_lut
+from cnn_viewer.core.display.mosaic import FIXED_HISTORY, LEVELS, parse_norm
 
 SCALES = [
     ("per layer", "layer"),

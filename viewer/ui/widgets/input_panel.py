@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from cnn_viewer.ui.widgets.pixel_view import PixelView
 from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from cnn_viewer.ui.widgets.pixel_view import PixelView
 
 
 class NetworkInputView(QWidget):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+
 from cnn_viewer.core.dataflow.frames import LayerView
 from cnn_viewer.core.display.colormaps import BACKGROUND
 from cnn_viewer.core.display.mosaic import tile_at
 from cnn_viewer.ui.widgets.pixel_view import PixelView
-from PyQt6.QtCore import Qt, QTimer, pyqtSignal
-from PyQt6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 MAX_TILE_PX = 40  # a tile is drawn at most this wide, so every layer fits on screen
 MAX_ROW_HEIGHT = 240

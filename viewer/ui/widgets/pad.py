@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from cnn_viewer.core.sources.examples import draw_digit
 from PyQt6.QtCore import QPoint, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
 from PyQt6.QtWidgets import QWidget
+
+from cnn_viewer.core.sources.examples import draw_digit
 
 PAD_SIZE = 280
 PEN_WIDTH = 22

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from cnn_viewer.ui.widgets.pad import PAD_SIZE, DrawingPad
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QPen
 from PyQt6.QtWidgets import (
@@ -16,6 +15,8 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from cnn_viewer.ui.widgets.pad import PAD_SIZE, DrawingPad
 
 FRAME_VIEW_WIDTH = 300
 

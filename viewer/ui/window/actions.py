@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from cnn_viewer.core.sources.open_source import parse_source_spec
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QMenu, QToolBar
+
+from cnn_viewer.core.sources.open_source import parse_source_spec
 
 # Shown first in the model list: one of each family a learner meets.
 FEATURED = [

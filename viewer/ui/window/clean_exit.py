@@ -15,7 +15,6 @@ import gc
 from PyQt6.QtCore import QCoreApplication
 
 
-
 def freeze_heap() -> None:
     gc.freeze()
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from PyQt6.QtCore import QCoreApplication, QObject, pyqtSignal
+
 from cnn_viewer.core.options import ModelOptions
 from cnn_viewer.models import CheckpointError
 from cnn_viewer.models.zoo.loaded import WeightsUnavailable
 from cnn_viewer.models.zoo.weights_download import DownloadCancelled, prefetch
-from PyQt6.QtCore import QCoreApplication, QObject, pyqtSignal
 
 
 class ModelLoader(QObject):

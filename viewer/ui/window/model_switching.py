@@ -1,0 +1,179 @@
+"""The window's model side: the engine factory, switching models in the background
+(with progress, cancel and the offline choices), checkpoints and the layer choice.
+
+Everything here runs in the GUI thread except the factory's ``make`` and ``_warm``, which
+the ModelLoader runs in its thread; its results come back as queued signals.
+"""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QFileDialog, QMessageBox
+
+from cnn_viewer.core.engine.pipeline import Engine
+from cnn_viewer.core.options import ModelOptions
+from cnn_viewer.models.zoo.layer_choice import layer_table
+from cnn_viewer.models.zoo.loaded import LoadedModel
+from cnn_viewer.ui.widgets.layer_picker import LayerPicker
+
+
+class ModelSwitching:
+    """MainWindow's model and engine handling, as a mixin: it uses the window's
+    ``model``, ``model_options``, ``engine``, ``worker``, ``loader``, the toolbar's
+    ``model_box`` and ``saliency_box``, the panels, ``request_frame`` and ``_error``."""
+
+    # ---- engine ------------------------------------------------------------------------
+    def _engine_factory(self, saliency: str | None = None, layers: list[str] | None = None):
+        """model -> Engine with the window's current settings, captured now (GUI thread)
+        so that the factory can run in the loader thread."""
+        saliency = saliency or self.saliency_box.currentData()
+        requested = self.requested_top_k
+        norm, colormap = self.norm, self.colormap
+
+        def make(model: LoadedModel) -> Engine:
+            top_k = max(requested, min(10, len(model.labels)))
+            # Digit models read drawings MNIST-style from every source: the pad, files
+            # in either polarity, or a digit on paper held up to the camera.
+            return Engine(
+                model,
+                layers=layers,
+                saliency=saliency,
+                top_k=top_k,
+                drawing=model.is_digits,
+                norm=norm,
+                colormap=colormap,
+            )
+
+        return make
+
+    def _make_engine(
+        self, model: LoadedModel, saliency: str | None = None, layers: list[str] | None = None
+    ) -> Engine:
+        return self._engine_factory(saliency, layers)(model)
+
+    def rebuild_engine(self) -> None:
+        """New engine for the current model, source, layers and saliency (cheap, no reload)."""
+        self.engine = self._make_engine(self.model, layers=self.layers)
+        self.layers_panel.set_layers(self.engine.layers)
+        self.layers_panel.refresh_visible()  # all layers until the panel says which
+        self.worker.set_engine(self.engine)
+        self._model_changed_ui()
+        self._notify_model()
+        self.request_frame()
+
+    def _notify_model(self) -> None:
+        for listener in list(self.model_listeners):
+            listener(self.model)
+
+    def _model_changed_ui(self) -> None:
+        self.setWindowTitle(f"cnn-viewer — {self.model.name}")
+        self.layers_title.setText(
+            f"Layers  ({len(self.engine.layers)} shown, forward order)   L: choose"
+        )
+        self.notes_label.setText("\n".join(self.model.notes))
+
+    def _show_model_name(self) -> None:
+        i = self.model_box.findData(self.model.name)
+        if i < 0:
+            self.model_box.addItem(self.model.name, self.model.name)
+            i = self.model_box.count() - 1
+        self.model_box.setCurrentIndex(i)
+
+    # ---- models ------------------------------------------------------------------------
+    def load_model(self, options: ModelOptions) -> None:
+        """Load in the background; the current model keeps running until the new one is ready."""
+        if self.loader.busy:
+            self.statusBar().showMessage("a model is still loading; cancel it first", 4000)
+            return
+        self._pending = options
+        make = self._engine_factory()
+        self.loader.start(options, lambda m: (m, _warm(make(m))))
+
+    def _options(self, **fields) -> ModelOptions:
+        """Options for another model, on the device this window was started with."""
+        return ModelOptions(device=self.model_options.device, **fields)
+
+    def _model_chosen(self) -> None:
+        name = self.model_box.currentData()
+        if name and name != self.model.name:
+            self.load_model(self._options(model=name, weights="default"))
+
+    def open_checkpoint_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Open a checkpoint",
+            "",
+            "Checkpoints (*.safetensors *.pt *.pth *.ckpt);;All files (*)",
+        )
+        if path:
+            self.load_model(self._options(model=self.model_options.model, checkpoint=path))
+
+    def _load_progress(self, done: int, total: int, text: str) -> None:
+        self.progress.show()
+        self.cancel_load.show()
+        self.progress.setMaximum(max(total, 0))
+        self.progress.setValue(done if total else 0)
+        self.progress.setFormat(f"{text} %p%" if total else text)
+        self.statusBar().showMessage(text)
+
+    def _end_progress(self) -> None:
+        self.progress.hide()
+        self.cancel_load.hide()
+        self.statusBar().clearMessage()
+
+    def _model_loaded(self, payload) -> None:
+        self._end_progress()
+        model, engine = payload
+        self.model, self.model_options, self.layers = model, self._pending, None
+        self.engine = engine
+        self.worker.set_engine(engine)
+        self.layers_panel.set_layers(engine.layers)
+        self.layers_panel.refresh_visible()
+        self._show_model_name()
+        self._model_changed_ui()
+        self._notify_model()
+        self.request_frame()
+        self.statusBar().showMessage(f"loaded {model.name}", 4000)
+
+    def _model_failed(self, kind: str, message: str) -> None:
+        self._end_progress()
+        self._show_model_name()
+        if kind == "cancelled":
+            self.statusBar().showMessage(message, 4000)
+            return
+        if kind != "offline":
+            self._error("Cannot load the model", message + f"\n\nStill using {self.model.name}.")
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "Pretrained weights unavailable", message, parent=self
+        )
+        name = self._pending.model
+        choices = {
+            box.addButton("Use random weights", QMessageBox.ButtonRole.AcceptRole): lambda: (
+                self.load_model(self._options(model=name, weights="none"))
+            ),
+            box.addButton("Use the digit CNN", QMessageBox.ButtonRole.AcceptRole): lambda: (
+                self.load_model(self._options(model="digits"))
+            ),
+            box.addButton("Open a checkpoint…", QMessageBox.ButtonRole.AcceptRole): (
+                self.open_checkpoint_dialog
+            ),
+        }
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.buttonClicked.connect(lambda button: choices.get(button, lambda: None)())
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # not exec(): the window keeps running while the user decides
+        self.offline_box = box
+        self.last_error = message
+
+    def choose_layers(self) -> None:
+        table = layer_table(self.model.module, (self.model.channels, *self.model.input_size))
+        picker = LayerPicker(table, self.engine.layers, self.model.display_layers, self)
+        if picker.exec():
+            self.layers = picker.chosen()
+            self.rebuild_engine()
+
+
+def _warm(engine: Engine) -> Engine:
+    engine.warm_up()
+    return engine

@@ -1,0 +1,76 @@
+"""The window's output side: a finished Result onto the panels, freezing the view, and
+which layer rows the engine builds mosaics for. GUI thread only."""
+
+from __future__ import annotations
+
+import time
+
+from cnn_viewer.core.dataflow.frames import Result
+from cnn_viewer.ui.workers.gui_thread import assert_gui_thread
+
+
+class ResultView:
+    """MainWindow's rendering, as a mixin: it uses the window's ``results`` slot, its
+    panels, ``source``, ``engine``, the listener lists, ``request_frame`` and
+    ``_update_status``."""
+
+    def _on_result(self) -> None:
+        result = self.results.take_nowait()
+        if result is None or self.frozen:
+            return
+        t0 = time.perf_counter()
+        self.render(result)
+        self.render_ms.append((time.perf_counter() - t0) * 1000)
+        del self.render_ms[:-200]
+        for listener in list(self.render_listeners):
+            listener(result)
+
+    def render(self, result: Result) -> None:
+        """Hand a finished Result's arrays to the views (GUI thread only)."""
+        assert_gui_thread("MainWindow.render")
+        self.last_result = result
+        self.shown += 1
+        if result.done_time > self._last_done > 0:
+            dt = result.done_time - self._last_done
+            self._fps = 0.8 * self._fps + 0.2 / dt if self._fps else 1 / dt
+        self._last_done = result.done_time
+        if (
+            self.source is not None
+            and result.frame_image is not None
+            and result.frame_image.ndim >= 2
+        ):
+            h, w = result.frame_image.shape[:2]
+            self.source_panel.frame_view.show_frame(
+                result.frame_image, self.model.preprocess.crop_box(h, w)
+            )
+        if result.error:
+            self.prediction.set_message("cannot use this input")
+            self.statusBar().showMessage(result.error, 5000)
+            return
+        if result.empty:
+            self.prediction.set_message("draw a digit" if self.source is None else "no digit found")
+            self.input_view.show_input(None, None)
+            self.layers_panel.clear()
+            return
+        self.prediction.set_top(result.top)
+        self.input_view.show_input(result.network_image, result.saliency_rgba, result.top[0][1])
+        self.layers_panel.show_layers(result.layers)
+        for listener in list(self.result_listeners):
+            listener(result)
+
+    def set_frozen(self, frozen: bool) -> None:
+        self.frozen = frozen
+        self.actions_by_name["freeze"].setChecked(frozen)
+        self.pad.setEnabled(not frozen)
+        if not frozen:
+            self.request_frame()
+        self._update_status()
+
+    def _visible_changed(self, names: list[str]) -> None:
+        """Build mosaics only for rows on screen; rows scrolled into view get the current
+        frame again (the pad and still images send frames only on a change)."""
+        self.engine.visible = frozenset(names)
+        self.request_frame()
+
+    def _unit_clicked(self, layer: str, channel: int) -> None:
+        self.statusBar().showMessage(f"{layer}: channel {channel}", 3000)
