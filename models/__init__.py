@@ -1,4 +1,4 @@
-"""Networks, Qt-free: the scripting API (load_model), the zoo, loading what users bring, data, training."""
+"""Networks, Qt-free: the scripting API (load_model), the zoo, what users bring, data, training."""
 
 from cnn_viewer.models.checkpoint import CheckpointError
 from cnn_viewer.models.data.images import InputError

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+
 from cnn_viewer.models import load_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from cnn_viewer.models.data.images import InputError, Preprocess, read_image
 from cnn_viewer.models.data.mnist import DataError, load_mnist_folder
 

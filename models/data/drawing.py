@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
 from cnn_viewer.models.data.images import to_gray
 
 BOX = 20
@@ -27,7 +28,8 @@ def ink_image(image: np.ndarray) -> np.ndarray:
     if paper > 127:
         gray, paper = 255 - gray, 255 - paper
     if paper > 0:  # off-white paper or a grey background reads as empty, not as ink
-        gray = cv2.subtract(gray, paper)
+        # (cv2 takes a number for src2, a scalar; its stubs list arrays only)
+        gray = cv2.subtract(gray, paper)  # type: ignore[call-overload]
     return gray
 
 
@@ -51,6 +53,6 @@ def center_digit(image: np.ndarray) -> np.ndarray | None:
     cy = float(small.sum(axis=1) @ np.arange(new_h)) / total
     cx = float(small.sum(axis=0) @ np.arange(new_w)) / total
     # Translate so the centre of mass lands on the centre of the 28x28 frame.
-    shift = np.float32([[1, 0, (SIZE - 1) / 2 - cx], [0, 1, (SIZE - 1) / 2 - cy]])
+    shift = np.array([[1, 0, (SIZE - 1) / 2 - cx], [0, 1, (SIZE - 1) / 2 - cy]], np.float32)
     out = cv2.warpAffine(small, shift, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderValue=0)
     return np.clip(out, 0, 255).astype(np.uint8)

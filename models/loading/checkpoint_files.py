@@ -28,10 +28,12 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
-from cnn_viewer.models.checkpoint import META_KEY, CheckpointError
 from torch import nn
+
+from cnn_viewer.models.checkpoint import META_KEY, CheckpointError
 
 WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "state")
 LABEL_KEYS = ("labels", "classes", "class_names")
@@ -279,7 +281,7 @@ def _scan_pickle(stream: io.BytesIO, found: set[str]) -> bool:
     Follows strings through the memo so protocol-4 STACK_GLOBAL names are seen too.
     """
     strings: list[str] = []
-    memo: dict[int, object] = {}
+    memo: dict[Any, object] = {}  # memo index -> value (genops types op args as Any | None)
     last: object = None
     try:
         for op, arg, _pos in pickletools.genops(stream):

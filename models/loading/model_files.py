@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from cnn_viewer.models.checkpoint import CheckpointError
 from torch import nn
+
+from cnn_viewer.models.checkpoint import CheckpointError
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 # Sizes tried, in order, when a model does not say what it takes (first that runs wins).

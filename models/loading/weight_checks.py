@@ -10,8 +10,9 @@ checkpoint of that run is the way out.
 from __future__ import annotations
 
 import torch
-from cnn_viewer.models.checkpoint import CheckpointError
 from torch import nn
+
+from cnn_viewer.models.checkpoint import CheckpointError
 
 
 def nonfinite_weights(module: nn.Module) -> list[tuple[str, int, int]]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+
 from cnn_viewer.models.checkpoint import save_checkpoint
 from cnn_viewer.models.data.mnist import (
     MNIST_MEAN,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from cnn_viewer.models.training.studio import Snapshot
 
 GAP = 1
@@ -95,7 +96,7 @@ def export_video(timeline: list[Snapshot], layer: str, path: str | Path, fps: fl
         raise ValueError("the timeline is empty: train first")
     frames = [_even(timeline_frame(s, layer)) for s in timeline]
     h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
     if not writer.isOpened():
         raise OSError(f"{path}: OpenCV cannot write a video there (try a .mp4 name)")
     try:

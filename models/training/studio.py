@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
-from cnn_viewer.models.training.loop import Cancelled
 from torch import nn
+
+from cnn_viewer.models.training.loop import Cancelled
 
 
 @dataclass

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from cnn_viewer.models.checkpoint import save_checkpoint
 from cnn_viewer.models.data.datasets import (
     ImageSet,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol, cast
+
 import torch
 from torch import nn
 
@@ -24,6 +26,14 @@ _QUIET = (
 )
 
 
+class _CustomLayers(Protocol):
+    """A network that names its own layers (SmallCNN): checked with hasattr first."""
+
+    def display_layers(self) -> list[str]: ...
+
+    def cam_layer(self) -> str: ...
+
+
 def default_layers(module: nn.Module) -> list[str]:
     """The blocks a person would name, in forward order.
 
@@ -32,7 +42,7 @@ def default_layers(module: nn.Module) -> list[str]:
     Custom layer lists (SmallCNN.display_layers) take precedence where they exist.
     """
     if hasattr(module, "display_layers"):
-        return list(module.display_layers())
+        return list(cast(_CustomLayers, module).display_layers())
     names: list[str] = []
 
     def visit(prefix: str, mod: nn.Module, in_sequential: bool) -> None:
@@ -54,7 +64,7 @@ def default_layers(module: nn.Module) -> list[str]:
 def last_conv_layer(module: nn.Module) -> str | None:
     """Name of the last Conv2d in definition order (the usual Grad-CAM target), or None."""
     if hasattr(module, "cam_layer"):
-        return module.cam_layer()
+        return cast(_CustomLayers, module).cam_layer()
     last = None
     for name, mod in module.named_modules():
         if isinstance(mod, nn.Conv2d):
@@ -92,7 +102,7 @@ def cam_layer_for(module: nn.Module, shown: list[str], input_shape: tuple[int, .
     i.e. the output of the last conv block (resnet18: layer4.1), as in the Grad-CAM paper.
     Falls back to the last Conv2d when no shown layer is spatial (e.g. a ViT)."""
     if hasattr(module, "cam_layer"):
-        return module.cam_layer()
+        return cast(_CustomLayers, module).cam_layer()
     spatial: list[str] = []
     modules = dict(module.named_modules())
     handles = []

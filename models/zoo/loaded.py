@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
+
 from cnn_viewer.models.checkpoint import CheckpointError
 from cnn_viewer.models.data.images import Preprocess
-from torch import nn
 
 
 class WeightsUnavailable(RuntimeError):

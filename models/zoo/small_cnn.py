@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
+from typing import cast
 
 import torch
 from torch import nn
@@ -32,7 +33,8 @@ class SmallCNNConfig:
     dropout: float = 0.2
 
     def __post_init__(self) -> None:
-        self.input_size = tuple(int(v) for v in self.input_size)
+        # (a list when read back from JSON; the length is checked by building the network)
+        self.input_size = cast(tuple[int, int], tuple(int(v) for v in self.input_size))
         self.channels = [int(c) for c in self.channels]
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation {self.activation!r} is not one of {sorted(ACTIVATIONS)}")

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import torch
+from torch import nn
+
 from cnn_viewer.models.checkpoint import CheckpointError, CheckpointInfo
 from cnn_viewer.models.data.images import Preprocess
 from cnn_viewer.models.zoo.small_cnn import SmallCNN, SmallCNNConfig
-from torch import nn
 
 AUX_MODELS = ("googlenet", "inception_v3")  # built without their training-only side heads
 
@@ -117,9 +119,10 @@ def head_name(module: nn.Module, num_classes: int) -> str:
 
 
 def _build_torchvision(o: ArchOptions, num_classes, on_download, should_cancel) -> Built:
+    from torchvision.models import get_model, get_model_weights
+
     from cnn_viewer.models.zoo.loaded import WeightsUnavailable
     from cnn_viewer.models.zoo.torchvision_zoo import list_models, torchvision_preprocess
-    from torchvision.models import get_model, get_model_weights
 
     try:
         spec = get_model_weights(o.arch).DEFAULT
@@ -168,7 +171,8 @@ def checkpoint_info(built: Built, classes: list[str], extra: dict) -> Checkpoint
         arch=built.arch,
         config=built.config,
         labels=list(classes),
-        input_size=tuple(built.prep.input_size),
+        # (tuple(): the size may have come in as a list, e.g. from the command line)
+        input_size=cast(tuple[int, int], tuple(built.prep.input_size)),
         channels=built.prep.channels,
         mean=list(built.prep.mean),
         std=list(built.prep.std),
@@ -178,10 +182,11 @@ def checkpoint_info(built: Built, classes: list[str], extra: dict) -> Checkpoint
 
 def torchvision_from_checkpoint(tensors: dict, info: CheckpointInfo, path: str | Path):
     """A fine-tuned torchvision network saved by the studio -> LoadedModel."""
+    from torchvision.models import get_model, get_model_weights
+
     from cnn_viewer.models.zoo.layer_choice import shown_and_cam
     from cnn_viewer.models.zoo.loaded import LoadedModel, freeze, load_state
     from cnn_viewer.models.zoo.torchvision_zoo import torchvision_preprocess
-    from torchvision.models import get_model, get_model_weights
 
     try:
         name = str(info.config["name"])

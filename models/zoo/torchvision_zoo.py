@@ -4,10 +4,11 @@ random ones), and the preprocessing its weights were trained with."""
 from __future__ import annotations
 
 import torch
+from torch import nn
+
 from cnn_viewer.models.data.images import Preprocess
 from cnn_viewer.models.zoo.layer_choice import shown_and_cam
 from cnn_viewer.models.zoo.loaded import LoadedModel, WeightsUnavailable, freeze
-from torch import nn
 
 
 def list_models() -> list[str]:

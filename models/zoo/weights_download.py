@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
+
 from cnn_viewer.models.zoo.loaded import WeightsUnavailable
 
 CHUNK = 1 << 16

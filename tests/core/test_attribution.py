@@ -20,6 +20,7 @@ from captum.attr import (
     Occlusion,
     Saliency,
 )
+
 from cnn_viewer.core.explain.attribution import (
     METHODS,
     Cancelled,

@@ -4,6 +4,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+
 from cnn_viewer.core.bench.headless import (
     KEYS,
     Run,

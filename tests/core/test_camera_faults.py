@@ -8,10 +8,10 @@ import time
 
 import numpy as np
 import pytest
+
 from cnn_viewer.core.dataflow.frames import Frame
 from cnn_viewer.core.dataflow.slot import LatestSlot
 from cnn_viewer.core.sources.capture import CameraSource
-
 from tests.fake_camera import FakeCamera
 
 REPORT_S = 2.0  # a fault must show in the status within this
@@ -85,6 +85,7 @@ def test_the_same_source_survives_every_fault_in_a_row(camera):
 def test_a_still_video_is_not_called_frozen(tmp_path):
     """Only live sources are checked: a video of a still scene repeats frames legitimately."""
     import cv2
+
     from cnn_viewer.core.sources.video import VideoFileSource
 
     path = tmp_path / "still.avi"

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
 from cnn_viewer.core.dataflow.frames import Frame
 from cnn_viewer.core.dataflow.slot import LatestSlot
 from cnn_viewer.core.sources.capture import CameraSource, list_cameras

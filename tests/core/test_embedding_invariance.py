@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from cnn_viewer.core.sources.examples import draw_digit
 from cnn_viewer.core.visualize.embedding import (
     FeatureReader,

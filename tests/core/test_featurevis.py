@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 import torch
+
 from cnn_viewer.core.hooks.taps import Taps
 from cnn_viewer.core.sources.examples import draw_digit
 from cnn_viewer.core.visualize.deepdream import deep_dream

@@ -13,14 +13,15 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from cnn_viewer.core.dataflow.frames import Frame, Result
 from cnn_viewer.core.dataflow.slot import LatestSlot
 from cnn_viewer.core.engine.engine import Engine
 from cnn_viewer.core.engine.pipeline import InferenceWorker
 from cnn_viewer.models import load_model
 from cnn_viewer.models.data.images import InputError, to_rgb, to_uint8
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 DTYPES = [
     np.uint8,
@@ -102,8 +103,9 @@ def digits():
 @pytest.fixture(scope="module")
 def mobilenet_prep():
     """torchvision's mobilenet_v3_small transforms: short side to 256, crop 224."""
-    from cnn_viewer.models.zoo.torchvision_zoo import torchvision_preprocess
     from torchvision.models import MobileNet_V3_Small_Weights
+
+    from cnn_viewer.models.zoo.torchvision_zoo import torchvision_preprocess
 
     return torchvision_preprocess(MobileNet_V3_Small_Weights.DEFAULT)
 

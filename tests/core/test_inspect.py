@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from torch import nn
+
 from cnn_viewer.core.dataflow.frames import Frame
 from cnn_viewer.core.engine.engine import Engine
 from cnn_viewer.core.explain.answer import logit_parts, softmax_story
@@ -22,7 +24,6 @@ from cnn_viewer.core.explain.inspect import (
     stats,
 )
 from cnn_viewer.core.explain.network_map import NetworkMap
-from torch import nn
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from cnn_viewer.core.display.colormaps import FEATURE_MAPS, is_diverging, mosaic_lut
 from cnn_viewer.core.display.mosaic import FIXED_HISTORY, GAP, LEVELS, Scaler, parse_norm
 

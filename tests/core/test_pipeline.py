@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 import torch
+
 from cnn_viewer.core.dataflow.frames import Frame
 from cnn_viewer.core.display.mosaic import build_mosaic
 from cnn_viewer.core.engine.engine import PIPELINE_MIN_FORWARD_MS, Engine

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+
 from cnn_viewer.core.hooks.recorder import ActivationRecorder, LayerNotFound
 
 

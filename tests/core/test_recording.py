@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+
 from cnn_viewer.core.output.recording import (
     FREE_CHECK_EVERY,
     RecordingError,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch import nn
+
 from cnn_viewer.core.dataflow.frames import Frame
 from cnn_viewer.core.engine.engine import Engine
 from cnn_viewer.core.explain.saliency import cam_from, fast_gradcam, finish_cam, reference_gradcam
 from cnn_viewer.core.hooks.recorder import ActivationRecorder
 from cnn_viewer.models.data.drawing import center_digit
 from cnn_viewer.models.zoo.layer_choice import last_conv_layer
-from torch import nn
 
 ATOL = 1e-5
 

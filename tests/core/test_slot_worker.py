@@ -7,6 +7,7 @@ import threading
 import time
 
 import numpy as np
+
 from cnn_viewer.core.dataflow.frames import Frame, Result
 from cnn_viewer.core.dataflow.slot import LatestSlot
 from cnn_viewer.core.engine.pipeline import Engine, InferenceWorker

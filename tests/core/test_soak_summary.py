@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from cnn_viewer.core.bench.soak import GROWTH_LIMIT_MB, MemoryLog, rss_mb, summarize
 
 

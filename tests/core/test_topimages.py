@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 import torch
+
 from cnn_viewer.core.hooks.taps import Taps
 from cnn_viewer.core.visualize.featurevis import Cancelled
 from cnn_viewer.core.visualize.scan_data import DataReader, DataSpec, default_digits_folder
@@ -25,6 +28,11 @@ def own_cache(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def digits(digits_model):
     return digits_model
+
+
+def test_the_default_digits_folder_is_the_one_beside_the_repository(monkeypatch):
+    monkeypatch.delenv("CNN_VIEWER_MNIST", raising=False)
+    assert default_digits_folder() == Path(__file__).resolve().parents[3] / "shared/data/mnist"
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@ import time
 import numpy as np
 import pytest
 import torch
+from torch import nn
+
 from cnn_viewer.core.dataflow.frames import Frame
 from cnn_viewer.core.engine.engine import Engine
 from cnn_viewer.core.engine.traced import TraceRefused, trace_network
@@ -19,7 +21,6 @@ from cnn_viewer.core.sources.synthetic import synthetic_images
 from cnn_viewer.models import load_model
 from cnn_viewer.models.data.drawing import center_digit
 from cnn_viewer.models.zoo.loaded import freeze as frozen
-from torch import nn
 
 
 def last_linear(module: nn.Module) -> nn.Linear:

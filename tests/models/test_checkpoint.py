@@ -6,6 +6,9 @@ import json
 
 import pytest
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
 from cnn_viewer.models import CheckpointError, load_model
 from cnn_viewer.models.checkpoint import (
     FORMAT,
@@ -17,8 +20,6 @@ from cnn_viewer.models.checkpoint import (
 from cnn_viewer.models.zoo.digits import DIGITS_CHECKPOINT
 from cnn_viewer.models.zoo.own_checkpoint import build_from_checkpoint
 from cnn_viewer.models.zoo.small_cnn import SmallCNN, SmallCNNConfig
-from safetensors import safe_open
-from safetensors.torch import save_file
 
 
 def test_shipped_checkpoint_is_self_describing():

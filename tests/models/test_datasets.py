@@ -7,6 +7,7 @@ import os
 import cv2
 import numpy as np
 import pytest
+
 from cnn_viewer.models.data.datasets import (
     SnapshotStore,
     detect_kind,
@@ -16,7 +17,6 @@ from cnn_viewer.models.data.datasets import (
 )
 from cnn_viewer.models.data.images import Preprocess
 from cnn_viewer.models.data.mnist import DataError
-
 from tests.shapes_data import write_shapes
 
 PREP = Preprocess((32, 32), 3, (0.5,) * 3, (0.25,) * 3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from cnn_viewer.models.data.mnist import MNIST_MEAN, MNIST_STD, split_indices
 from cnn_viewer.models.zoo.digits import DIGITS_CHECKPOINT
 

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+
 from cnn_viewer.models.data.drawing import center_digit, ink_image
 
 # (canvas (h, w), (x, y, height) of the digit): small, large, off-centre, near a corner.

@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save_file
+
 from cnn_viewer.models import CheckpointError, load_model
 from cnn_viewer.models.checkpoint import save_checkpoint
 from cnn_viewer.models.loading.weight_checks import nonfinite_weights
 from cnn_viewer.models.zoo.digits import digits_info
 from cnn_viewer.models.zoo.small_cnn import SmallCNN, SmallCNNConfig
-from safetensors.torch import save_file
 
 REFUSE_S = 3.0  # the longest any refusal may take
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+
 from cnn_viewer.models import InputError
 from cnn_viewer.models.data.images import Preprocess, read_image, to_gray, to_rgb, to_uint8
 

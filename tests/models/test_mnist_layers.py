@@ -8,6 +8,7 @@ import struct
 import numpy as np
 import pytest
 import torch
+
 from cnn_viewer.models.data.mnist import DataError, load_mnist_folder, read_idx, split_indices
 from cnn_viewer.models.zoo.layer_choice import default_layers, last_conv_layer, layer_table
 

@@ -10,12 +10,12 @@ import cv2
 import numpy as np
 import pytest
 import torch
+
 from cnn_viewer.models import load_model
 from cnn_viewer.models.training.filter_images import export_strip, export_video, filter_grid, strip
 from cnn_viewer.models.training.studio import TrainControl, TrainSettings, train_studio
 from cnn_viewer.models.training.studio_run import prepare, run, save
 from cnn_viewer.models.zoo.studio_models import ArchOptions, build, head_name
-
 from tests.shapes_data import SHAPES, write_shapes
 
 

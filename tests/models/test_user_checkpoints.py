@@ -19,6 +19,9 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from safetensors.torch import save_file
+from torch import nn
+
 from cnn_viewer.models import CheckpointError, load_model
 from cnn_viewer.models.checkpoint import save_checkpoint
 from cnn_viewer.models.loading.checkpoint_files import open_checkpoint, unsafe_globals
@@ -26,8 +29,6 @@ from cnn_viewer.models.loading.model_files import ModelFileError, parse_input_si
 from cnn_viewer.models.zoo.digits import digits_info
 from cnn_viewer.models.zoo.layer_choice import default_layers
 from cnn_viewer.models.zoo.small_cnn import SmallCNN, SmallCNNConfig
-from safetensors.torch import save_file
-from torch import nn
 
 NET_PY = '''
 import torch

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+
 from cnn_viewer.core.dataflow.frames import Frame, Result
 from cnn_viewer.core.dataflow.slot import LatestSlot
 from cnn_viewer.core.engine.pipeline import Engine, InferenceWorker

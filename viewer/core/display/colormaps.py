@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
 from cnn_viewer.core.display.mosaic import GAP, LEVELS
 
 BACKGROUND = (38, 40, 46)

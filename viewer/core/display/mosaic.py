@@ -173,11 +173,11 @@ class Scaler:
             levels, value_range = self._levels(name, maps.numpy(), True)
             flat[:c] = levels.reshape(-1)
             return flat.reshape(rows, cols), (rows, cols), (1, 1), value_range
-        maps = shrink(maps.numpy())
-        c, h, w = maps.shape
+        tiles = shrink(maps.numpy())
+        c, h, w = tiles.shape
         rows, cols = grid_for(c)
-        canvas = np.full((rows * cols, h + 1, w + 1), GAP, np.uint8)
-        canvas[:c, :h, :w], value_range = self._levels(name, maps, False)
+        canvas: np.ndarray = np.full((rows * cols, h + 1, w + 1), GAP, np.uint8)
+        canvas[:c, :h, :w], value_range = self._levels(name, tiles, False)
         canvas = canvas.reshape(rows, cols, h + 1, w + 1).transpose(0, 2, 1, 3)
         mosaic = canvas.reshape(rows * (h + 1), cols * (w + 1))[:-1, :-1]
         return np.ascontiguousarray(mosaic), (rows, cols), (h, w), value_range

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+
 from cnn_viewer.core.dataflow.frames import Frame, LayerView, Result
 from cnn_viewer.core.display.colormaps import colorize, heat_lut, is_diverging, mosaic_lut
 from cnn_viewer.core.display.mosaic import Scaler
@@ -247,6 +248,7 @@ class Engine:
         """The traced forward pass and nothing else: each torch call lets go of the GIL,
         and getting it back waits for the finishing thread, so the logits, Grad-CAM's
         gradient and the probe's copies are left to ``finish``, beside the next pass."""
+        assert self.traced is not None  # runs_traced
         self.probe.arm(None)  # maps the network once, for the Answer tab's numbers
         t1 = time.perf_counter()
         raw.traced, raw.x = self.traced.run(x), x
@@ -258,6 +260,8 @@ class Engine:
         """A traced pass -> logits, outputs, probe and raw Grad-CAM, as ``infer`` leaves
         them on the eager path (with the "saliency" time so far)."""
         out, x = raw.traced, raw.x
+        # (set together by _infer_traced, from self.traced, which is never unset)
+        assert out is not None and x is not None and self.traced is not None
         raw.logits = out.logits[0].float().cpu()
         raw.outputs = out.outputs
         raw.result.probe = self.probe.from_taps(x, out.head_input)

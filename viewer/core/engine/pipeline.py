@@ -26,6 +26,7 @@ import traceback
 from collections.abc import Callable
 
 import torch
+
 from cnn_viewer.core.dataflow.frames import Frame, Result
 from cnn_viewer.core.dataflow.slot import LatestSlot
 from cnn_viewer.core.engine.engine import SALIENCY_METHODS, Engine, Prepared, Raw

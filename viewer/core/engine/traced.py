@@ -25,9 +25,10 @@ import warnings
 from dataclasses import dataclass
 
 import torch
+from torch import nn
+
 from cnn_viewer.core.explain.saliency import cam_from, fast_gradcam
 from cnn_viewer.core.hooks.recorder import ActivationRecorder, first_tensor, resolve
-from torch import nn
 
 
 class TraceRefused(Exception):
@@ -237,6 +238,7 @@ def _check(net, module, x, ref_logits, reference, cam_layer) -> None:
     rec = ActivationRecorder(module, [], cam_layer)
     with rec, torch.enable_grad():
         logits = module(x)
+    assert rec.cam_activation is not None  # the forward pass went through cam_layer
     expected = fast_gradcam(logits, rec.cam_activation, target)
     for _ in range(3):
         cam = net.cam(x, got.outputs[cam_layer], target)

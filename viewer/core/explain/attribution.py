@@ -23,9 +23,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import torch
+from torch import nn
+
 from cnn_viewer.core.explain.saliency import fast_gradcam
 from cnn_viewer.core.hooks.recorder import ActivationRecorder, resolve
-from torch import nn
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ def model_copy(module: nn.Module) -> nn.Module:
             if name.startswith("_") and "hooks" in name and hasattr(value, "clear"):
                 value.clear()
         if getattr(m, "inplace", False):
-            m.inplace = False
+            # (torch types Module.__setattr__ for tensors and modules only)
+            m.inplace = False  # type: ignore[assignment]
     for p in twin.parameters():
         p.requires_grad_(False)
     return twin
@@ -104,8 +106,8 @@ def expected_passes(method: str, x: torch.Tensor) -> int:
     if method == "integrated_gradients":
         return math.ceil(IG_STEPS / BATCH)
     if method == "occlusion":
-        (wh, ww), (sh, sw) = occlusion_window(tuple(x.shape[2:]))
         h, w = x.shape[2:]
+        (wh, ww), (sh, sw) = occlusion_window((h, w))
         windows = ((h - wh) // sh + 1) * ((w - ww) // sw + 1)
         return 1 + math.ceil(windows / BATCH)
     return 2 if method == "guided_gradcam" else 1

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from cnn_viewer.core.dataflow.frames import ProbeData
 from cnn_viewer.core.explain.network_map import ConvChain, NetworkMap
 from cnn_viewer.core.hooks.recorder import resolve
-from torch import nn
 
 _MAPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _MAPS_LOCK = threading.Lock()
@@ -255,12 +256,15 @@ def arithmetic(
             xs = slice(max(0, x0), min(before.shape[1], x0 + kw))
             dy, dx = 0, 0
             if isinstance(chain.ops[i][1], nn.MaxPool2d):
-                dy, dx = np.unravel_index(int(before[ys, xs].argmax()), before[ys, xs].shape)
-            py, px = ys.start + int(dy), xs.start + int(dx)
+                iy, ix = np.unravel_index(int(before[ys, xs].argmax()), before[ys, xs].shape)
+                dy, dx = int(iy), int(ix)
+            py, px = ys.start + dy, xs.start + dx
         positions[i] = (py, px)
     py, px = positions[0]
     conv = chain.conv
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = window_of(conv)
+    conv_window = window_of(conv)
+    assert conv_window is not None  # every Conv2d has one
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = conv_window
     groups = conv.groups
     per_group = conv.in_channels // groups
     g = channel // (conv.out_channels // groups)

@@ -15,8 +15,9 @@ import math
 from dataclasses import dataclass, field
 
 import torch
-from cnn_viewer.core.hooks.recorder import first_tensor
 from torch import nn
+
+from cnn_viewer.core.hooks.recorder import first_tensor
 
 # Modules that keep the position and channel of each value (elementwise, per channel).
 ELEMENTWISE = (
@@ -177,8 +178,7 @@ class NetworkMap:
             else:
                 parent = self.nodes[node.parent]
                 prf, pwhole = parent.rf, parent.whole
-            spatial = node.out_shape is not None and len(node.out_shape) == 3
-            if not spatial:
+            if node.out_shape is None or len(node.out_shape) != 3:  # not a spatial map
                 node.rf, node.whole = None, True
                 continue
             if prf is None or pwhole:
@@ -186,19 +186,21 @@ class NetworkMap:
                 continue
             window = window_of(node.module)
             if window is not None:
-                node.rf = tuple(
+                ry, rx = (
                     (start - p * jump, jump * s, size + (k - 1) * d * jump)
                     for (start, jump, size), k, s, p, d in zip(prf, *window, strict=True)
                 )
+                node.rf = (ry, rx)
             elif isinstance(node.module, GLOBAL_POOLS) and node.in_shape:
                 out_hw, in_hw = node.out_shape[1:], node.in_shape[1:]
                 if out_hw == (1, 1):
                     node.rf, node.whole = ((0.0, 0.0, float(h)), (0.0, 0.0, float(w))), True
                     continue
-                node.rf = tuple(  # adaptive bins, as a window of the largest bin
+                ry, rx = (  # adaptive bins, as a window of the largest bin
                     (start, jump * (i // o), size + (math.ceil(i / o) - 1) * jump)
                     for (start, jump, size), i, o in zip(prf, in_hw, out_hw, strict=True)
                 )
+                node.rf = (ry, rx)
             elif node.in_shape is not None and node.in_shape[1:] == node.out_shape[1:]:
                 node.rf = prf  # elementwise, or a conv-free module that keeps positions
             else:
@@ -223,7 +225,8 @@ class NetworkMap:
         (sy, jy, ny), (sx, jx, nx) = node.rf
         y0, x0 = sy + y * jy, sx + x * jx
         box = (max(0, y0), max(0, x0), min(h, y0 + ny), min(w, x0 + nx))
-        return tuple(int(round(v)) for v in box)
+        top, left, bottom, right = (int(round(v)) for v in box)
+        return top, left, bottom, right
 
     def receptive_size(self, layer: str) -> tuple[int, int] | None:
         node = self.node_for(layer)
@@ -250,6 +253,7 @@ class NetworkMap:
         if not linears:
             return None
         node = linears[-1]
+        assert isinstance(node.module, nn.Linear)
         head = Head(node.name, node.module, None, None)
         src = self._up(node)
         while src is not None and isinstance(src.module, PASSTHROUGH):

@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from cnn_viewer.core.hooks.recorder import resolve
 from torch import nn
+
+from cnn_viewer.core.hooks.recorder import resolve
 
 
 def cam_from(activation: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
@@ -68,6 +69,7 @@ def reference_gradcam(module: nn.Module, x: torch.Tensor, layer: str, target: in
             logits = module(x.clone().requires_grad_(True))
             logits[0, target].backward()
         act = store["act"]
+        assert act.grad is not None  # retain_grad() and the backward pass set it
         return cam_from(act.detach(), act.grad)
     finally:
         handle.remove()

@@ -7,8 +7,9 @@ detached), so feature visualisation can differentiate through what it reads.
 from __future__ import annotations
 
 import torch
-from cnn_viewer.core.hooks.recorder import first_tensor, resolve
 from torch import nn
+
+from cnn_viewer.core.hooks.recorder import first_tensor, resolve
 
 
 class _StopForward(Exception):

@@ -102,7 +102,7 @@ class VideoRecorder:
         self.outcome: Outcome | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._thread: threading.Thread | None = None
-        self._writer = None
+        self._writer: cv2.VideoWriter | None = None
         self._failed: str | None = None
         self._stop_asked = False
 
@@ -164,6 +164,7 @@ class VideoRecorder:
     def stop(self, timeout: float = 10.0) -> Outcome:
         """Finish the file (waits up to ``timeout`` s for queued frames to be encoded)."""
         self.request_stop()
+        assert self._thread is not None  # request_stop raised otherwise
         self._thread.join(timeout)
         if self.outcome is None:  # still encoding or stuck on the disk
             return Outcome(
@@ -207,7 +208,7 @@ class VideoRecorder:
             h, w = pending[0][0].shape[:2]
             self.size = (max(2, w - w % 2), max(2, h - h % 2))
         writer = cv2.VideoWriter(
-            str(self.part), cv2.VideoWriter_fourcc(*FOURCC), self.fps, self.size
+            str(self.part), cv2.VideoWriter.fourcc(*FOURCC), self.fps, self.size
         )
         if not writer.isOpened():
             self._fail(f"OpenCV could not open a {FOURCC} video writer for {self.part}")
@@ -219,6 +220,7 @@ class VideoRecorder:
     def _encode(self, frame: np.ndarray) -> None:
         if self._failed:
             return
+        assert self._writer is not None and self.size is not None  # _open set both
         try:
             image = frame if frame.ndim == 3 else np.repeat(frame[..., None], 3, axis=2)
             bgr = cv2.cvtColor(
@@ -260,6 +262,7 @@ class VideoRecorder:
                     message = self._discard(f"could not rename {self.part.name}: {exc}")
         ok = not message
         if ok:
+            assert size is not None  # frames were written
             message = f"saved {self.path} ({n} frames, {size[0]} x {size[1]}, {fps:.1f} fps)"
             if self.dropped:
                 message += f"; {self.dropped} frames skipped: the encoder fell behind"

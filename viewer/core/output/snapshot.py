@@ -17,6 +17,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from cnn_viewer.core.dataflow.frames import LayerView, Result
 
 MIN_LAYER_WIDTH = 512  # layer PNGs are enlarged (whole factors, nearest) to at least this

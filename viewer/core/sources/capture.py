@@ -18,6 +18,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+
 from cnn_viewer.core.dataflow.frames import Frame
 from cnn_viewer.core.dataflow.slot import LatestSlot
 from cnn_viewer.core.sources.frame_source import FrameSource, SourceStatus
@@ -303,8 +304,10 @@ class CaptureSource(FrameSource):
                 with self._lock:
                     self._state, self._message = "running", ""
                     if self._interval is not None:
-                        behind = self._due is None or self._due < now - self._interval
-                        self._due = (now if behind else self._due) + self._interval
+                        due = self._due
+                        if due is None or due < now - self._interval:  # behind
+                            due = now
+                        self._due = due + self._interval
         finally:
             if cap is not None:
                 release_quietly(cap)

@@ -9,6 +9,7 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
+
 from cnn_viewer.core.dataflow.frames import Frame
 from cnn_viewer.core.dataflow.slot import LatestSlot
 

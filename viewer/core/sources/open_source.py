@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from cnn_viewer.core.dataflow.frames import Frame
 from cnn_viewer.core.dataflow.slot import LatestSlot
 from cnn_viewer.core.sources.capture import CameraSource, CaptureSource, Opener, list_cameras
@@ -219,6 +220,7 @@ def open_source(
     """
     parsed = parse_source_spec(spec)
     if parsed.kind == "camera":
+        assert parsed.index is not None
         return CameraSource(parsed.index, slot, opener=opener)
     assert parsed.path is not None
     if parsed.kind == "video":

@@ -6,6 +6,7 @@ import threading
 import time
 
 import numpy as np
+
 from cnn_viewer.core.dataflow.slot import LatestSlot
 from cnn_viewer.core.sources.frame_source import FrameSource, SourceStatus
 

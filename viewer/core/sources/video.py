@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+
 from cnn_viewer.core.dataflow.frames import Frame
 from cnn_viewer.core.dataflow.slot import LatestSlot
 from cnn_viewer.core.sources.capture import CaptureSource, release_quietly

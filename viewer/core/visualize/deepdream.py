@@ -10,8 +10,9 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+
 from cnn_viewer.core.hooks.taps import Taps
-from cnn_viewer.core.visualize.featurevis import Cancelled, Progress, _normaliser, to_uint8
+from cnn_viewer.core.visualize.featurevis import Cancelled, Progress, input_normaliser, to_uint8
 from cnn_viewer.models.zoo.loaded import LoadedModel
 
 
@@ -56,7 +57,7 @@ def deep_dream(
     base = torch.from_numpy(np.ascontiguousarray(net, np.float32) / 255.0).to(model.device)
     base = base[None, None] if base.ndim == 2 else base.permute(2, 0, 1)[None]
     taps = Taps(model.module, [layer])
-    norm = _normaliser(model, model.device)
+    norm = input_normaliser(model, model.device)
     gen = torch.Generator().manual_seed(seed)
 
     def objective(x: torch.Tensor) -> torch.Tensor:

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
+
 from cnn_viewer.core.visualize.featurevis import Cancelled
 from cnn_viewer.core.visualize.scan_data import DataReader, DataSpec
 from cnn_viewer.models.zoo.loaded import LoadedModel
-from torch import nn
 
 
 def penultimate_layer(module: nn.Module) -> str:
@@ -121,7 +122,10 @@ def build_embedding(
     reader = DataReader(spec)
     feats = FeatureReader(model)
     labels = reader.labels()
-    chunks, preds, kept, pending = [], [], [], []
+    chunks: list[np.ndarray] = []
+    preds: list[np.ndarray] = []
+    kept: list[int] = []
+    pending: list[tuple[int, np.ndarray]] = []
     total = len(reader)
 
     def run() -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
+
 from cnn_viewer.core.hooks.taps import Taps
 from cnn_viewer.models.zoo.loaded import LoadedModel
 
@@ -153,7 +154,9 @@ def _random_affine(img: torch.Tensor, s: Settings, gen: torch.Generator) -> torc
     return F.grid_sample(img, grid, padding_mode="reflection", align_corners=False)
 
 
-def _normaliser(model: LoadedModel, device: torch.device):
+def input_normaliser(model: LoadedModel, device: torch.device):
+    """img (N x C x H x W, 0..1) -> what the network takes: (img - mean) / std of its
+    preprocessing, on ``device``."""
     c = model.channels
     mean = torch.tensor(model.preprocess.mean, dtype=torch.float32, device=device)
     std = torch.tensor(model.preprocess.std, dtype=torch.float32, device=device)
@@ -170,12 +173,13 @@ def objective_fn(model: LoadedModel, target: Target) -> Callable[[torch.Tensor],
         if not 0 <= target.index < n:
             raise ValueError(f"class {target.index}: {model.name} has classes 0..{n - 1}")
         return lambda x: model.module(x)[:, target.index]
-    if not target.layer:
+    layer = target.layer
+    if not layer:
         raise ValueError(f"a {target.kind} target needs a layer name")
-    taps = Taps(model.module, [target.layer])
+    taps = Taps(model.module, [layer])
 
     def value(x: torch.Tensor) -> torch.Tensor:
-        act = taps.run(x)[target.layer]
+        act = taps.run(x)[layer]
         if not 0 <= target.index < act.shape[1]:
             raise ValueError(
                 f"channel {target.index}: layer {target.layer} has channels 0..{act.shape[1] - 1}"
@@ -228,7 +232,7 @@ def maximize(
     if s.param == "fourier":
         param.spectrum_scale = param.spectrum_scale.to(device)
     fn = objective_fn(model, target)
-    norm = _normaliser(model, device)
+    norm = input_normaliser(model, device)
     start_value, _ = evaluate(model, target, to_uint8(param.image()))
     opt = torch.optim.Adam([param.p], lr=s.lr)
     history = []

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import torch
+
 from cnn_viewer.core.visualize.featurevis import Cancelled
 from cnn_viewer.models.zoo.loaded import LoadedModel
 
@@ -49,9 +50,9 @@ def warp(image: np.ndarray, kind: str, value: float) -> np.ndarray:
     images (digits: white on black) are filled with black, colour ones reflect."""
     h, w = image.shape[:2]
     if kind == "shift_x":
-        m = np.float32([[1, 0, value], [0, 1, 0]])
+        m: np.ndarray = np.array([[1, 0, value], [0, 1, 0]], np.float32)
     elif kind == "shift_y":
-        m = np.float32([[1, 0, 0], [0, 1, value]])
+        m = np.array([[1, 0, 0], [0, 1, value]], np.float32)
     elif kind in ("rotation", "scale"):
         angle, zoom = (value, 1.0) if kind == "rotation" else (0.0, value)
         m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), angle, zoom)
@@ -91,18 +92,18 @@ def sweep(
         values = default_values(kind, model.input_size)
     values = np.asarray(values, np.float64)
     images = [warp(net_image, kind, float(v)) for v in values]
-    probs = []
+    chunks: list[np.ndarray] = []
     for start in range(0, len(images), batch):
         if should_stop is not None and should_stop():
             raise Cancelled(f"stopped after {start} of {len(images)} images")
         x = torch.cat([model.preprocess.to_tensor(im) for im in images[start : start + batch]])
         with torch.no_grad():
             logits = model.module(x.to(model.device)).float()
-        probs.append(torch.softmax(logits, dim=1).cpu().numpy())
+        chunks.append(torch.softmax(logits, dim=1).cpu().numpy())
         if on_progress is not None:
             done = min(start + batch, len(images))
             on_progress(done, len(images), f"{kind} {done} / {len(images)}")
-    probs = np.concatenate(probs)
+    probs = np.concatenate(chunks)
     at_identity = int(np.argmin(np.abs(values - identity_value(kind))))
     classes = [int(c) for c in np.argsort(-probs[at_identity])[:top]]
     for c in probs.argmax(axis=1):

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from cnn_viewer.core.sources.open_source import VIDEO_EXTENSIONS, folder_images
 from cnn_viewer.models.data.images import InputError, read_image
 from cnn_viewer.models.data.mnist import load_mnist_folder, split_indices
+from cnn_viewer.resources import RESOURCES
 
 KINDS = ("digits", "folder", "video")
 
@@ -20,7 +22,7 @@ KINDS = ("digits", "folder", "video")
 def default_digits_folder() -> Path:
     """$CNN_VIEWER_MNIST, else shared/data/mnist beside the repository."""
     env = os.environ.get("CNN_VIEWER_MNIST")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
+    return Path(env) if env else RESOURCES.parents[1] / "shared" / "data" / "mnist"
 
 
 @dataclass

@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+
 from cnn_viewer.core.hooks.taps import Taps
 from cnn_viewer.core.visualize.featurevis import Cancelled
 from cnn_viewer.core.visualize.scan_data import DataReader, DataSpec
@@ -268,7 +269,7 @@ def _merge(best: dict, name: str, act: torch.Tensor, idx: torch.Tensor, k: int) 
 
 
 def _cut_crops(model, layers, fields, best, reader, stop, on_progress) -> dict[str, LayerTop]:
-    wanted = {}
+    wanted: dict[int, list[str]] = {}
     for name in layers:
         for item in best[name][1].flatten().tolist():
             wanted.setdefault(item, []).append(name)
@@ -319,7 +320,8 @@ def save(top: TopImages, path: Path) -> None:
         for f in ("values", "items", "positions", "boxes", "crops"):
             arrays[f"{n}.{f}"] = getattr(lt, f)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
+    # (numpy's stub has allow_pickle: bool beside **kwds; no key here is that one)
+    np.savez(tmp, **arrays)  # type: ignore[arg-type]
     os.replace(tmp, path)
 
 
