@@ -31,7 +31,7 @@ class FakeCamera:
         self.opens += 1
         return self
 
-    def isOpened(self) -> bool:  # noqa: N802
+    def isOpened(self) -> bool:
         return self.mode != "gone"
 
     def read(self):

@@ -114,19 +114,18 @@ def installed_layout(tmp_path: Path) -> Path:
     return root
 
 
+def run_on_layout(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    """Run a checker from inside the installed layout, which is its import path too."""
+    root = installed_layout(tmp_path)
+    env = dict(clean_env(), PYTHONPATH=str(root), MYPYPATH=str(root))
+    return subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+
+
 def test_import_contracts_hold(tmp_path):
     exe = Path(sys.executable).with_name("lint-imports")
     exe = str(exe) if exe.exists() else shutil.which("lint-imports")
     assert exe, "lint-imports not found: install the test extras (pip install -e .[test])"
-    root = installed_layout(tmp_path)
-    proc = subprocess.run(
-        [exe, "--no-cache", str(REPO_ROOT / "pyproject.toml")],
-        cwd=root,
-        env=dict(clean_env(), PYTHONPATH=str(root)),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_on_layout([exe, "--no-cache", str(REPO_ROOT / "pyproject.toml")], tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"Analyzed (\d+) files", proc.stdout), proc.stdout
     analysed = int(re.search(r"Analyzed (\d+) files", proc.stdout).group(1))
@@ -141,15 +140,8 @@ def test_import_contracts_hold(tmp_path):
 
 
 def test_types_check_in_models_and_core(tmp_path):
-    root = installed_layout(tmp_path)
-    proc = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(REPO_ROOT / "pyproject.toml")],
-        cwd=root,
-        env=dict(clean_env(), MYPYPATH=str(root)),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    config = str(REPO_ROOT / "pyproject.toml")
+    proc = run_on_layout([sys.executable, "-m", "mypy", "--config-file", config], tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"Success: no issues found in \d+ source files", proc.stdout), proc.stdout
 

@@ -39,7 +39,7 @@ def camera():
 
 
 @pytest.mark.parametrize(
-    "fault, words",
+    ("fault", "words"),
     [
         ("fail", "sent no frame"),
         ("hang", "sent no frame"),

@@ -266,7 +266,7 @@ class FaultyReader:
         self.released.clear()
         return self
 
-    def isOpened(self) -> bool:  # noqa: N802 - the cv2.VideoCapture API
+    def isOpened(self) -> bool:
         return self.open_ok
 
     def read(self):

@@ -226,7 +226,7 @@ def test_missing_and_unexpected_keys(tmp_path, colour_net):
 
 
 @pytest.mark.parametrize(
-    "change, words",
+    ("change", "words"),
     [
         ({"arch": "transformer"}, "'transformer'"),
         ({"config": {"channels": []}}, "config is invalid"),

@@ -79,7 +79,7 @@ def test_bool_and_other_integers():
 
 
 @pytest.mark.parametrize(
-    "image, words",
+    ("image", "words"),
     [
         (np.zeros((1, 1), np.uint8), "1x1"),
         (np.zeros((1, 1, 3), np.uint8), "1x1"),
@@ -151,7 +151,7 @@ def test_read_rgba_png(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name, content, words",
+    ("name", "content", "words"),
     [
         ("notes.png", b"this is a text file, not a picture\n", "not an image"),
         ("empty.png", b"", "empty"),

@@ -40,7 +40,7 @@ def test_read_idx(tmp_path, gz):
 
 
 @pytest.mark.parametrize(
-    "data, words",
+    ("data", "words"),
     [
         (b"\x00\x00\x0d\x01\x00\x00\x00\x02ab", "not an MNIST IDX"),  # float type code
         (b"PK\x03\x04 something else", "not an MNIST IDX"),

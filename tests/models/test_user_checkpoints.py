@@ -171,7 +171,7 @@ def test_state_dict_for_registered_architecture(files, resnet3, image):
 
 
 @pytest.mark.parametrize(
-    "key, prefix",
+    ("key", "prefix"),
     [
         ("state_dict", "module."),  # DataParallel / DDP
         ("model", ""),

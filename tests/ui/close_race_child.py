@@ -35,7 +35,7 @@ def slow_weights_server() -> str:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Slow(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's API
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Length", str(64 << 20))
             self.end_headers()

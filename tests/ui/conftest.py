@@ -4,9 +4,9 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
+import pytest
 
-from cnn_viewer.models import load_model  # noqa: E402
+from cnn_viewer.models import load_model
 
 # Warnings Qt's offscreen platform prints for any window; they say nothing about our code.
 BENIGN = ("propagateSizeHints",)

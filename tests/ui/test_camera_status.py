@@ -14,7 +14,7 @@ REPORT_MS = 2000
 
 
 @pytest.mark.parametrize(
-    "fault, words",
+    ("fault", "words"),
     [("hang", "sent no frame"), ("same", "the very same picture"), ("gone", "was lost")],
 )
 def test_window_shows_camera_faults_and_recovers(qtbot, window, fault, words):

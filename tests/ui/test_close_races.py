@@ -21,6 +21,9 @@ import numpy as np
 import pytest
 
 CHILD = Path(__file__).with_name("close_race_child.py")
+# The close moments are drawn from this seed, so a failure can be rerun as it was; set
+# CNN_VIEWER_RACE_SEED to try other moments.
+RACE_SEED = int(os.environ.get("CNN_VIEWER_RACE_SEED", "2026"))
 EXIT_S = 2.0
 
 
@@ -89,13 +92,14 @@ def phases() -> list[str]:
 
 
 def test_close_at_random_moments_3_times(video, tmp_path):
-    rng = np.random.default_rng(int(time.time()))
+    rng = np.random.default_rng(RACE_SEED)
     race([(p, int(rng.integers(0, 1200))) for p in phases()], video, tmp_path)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # 20 children, each bounded at 180 s
 def test_close_at_random_moments_20_times(video, tmp_path):
-    rng = np.random.default_rng(int(time.time()))
+    rng = np.random.default_rng(RACE_SEED)
     kinds = ["frame", "sigint", "sigterm", *phases()]
     runs = [(kinds[i % len(kinds)], int(rng.integers(0, 1500))) for i in range(20)]
     race(runs, video, tmp_path)

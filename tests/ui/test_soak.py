@@ -31,6 +31,7 @@ def test_short_soak_runs_the_window_and_samples_memory(qtbot, window, clip):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(960)  # 660 s of soak, start-up, the child's own 900 s bound
 def test_ten_minute_soak_memory_does_not_grow(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path))
     proc = subprocess.run(

@@ -75,7 +75,7 @@ def wait_detail(window) -> str:
     if source is not None:
         try:
             status = source.status()
-        except Exception:  # the message is a courtesy; never fail the exit over it
+        except Exception:  # noqa: BLE001 - the message is a courtesy; never fail the exit over it
             status = None
         if status is not None and status.state != "running" and status.message:
             return status.message

@@ -111,7 +111,7 @@ class InferenceWorker:
             while not self._stop.is_set():
                 try:
                     step()
-                except Exception:  # a bug in a step must not kill the worker
+                except Exception:  # noqa: BLE001 - a bug in a step must not kill the worker
                     traceback.print_exc()
 
         return run
@@ -128,7 +128,7 @@ class InferenceWorker:
         if not engine.pipelined_now:
             try:
                 result = engine.process(frame)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - reported in the Result, never raised
                 result = Result.blank(frame, error=_describe(exc))
             self._publish(result)
             return
@@ -137,7 +137,7 @@ class InferenceWorker:
     def _infer(self, prepared: Prepared) -> None:
         try:
             raw = prepared.engine.infer(prepared)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported in the Result, never raised
             raw = Raw(prepared.engine, prepared.result)
             raw.result.error = _describe(exc)
         self.raw.put(raw)
@@ -158,7 +158,7 @@ class InferenceWorker:
             return
         try:
             result = raw.engine.finish(raw)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported in the Result, never raised
             result = raw.result
             result.error = _describe(exc)
         self._publish(result)
@@ -174,7 +174,7 @@ class InferenceWorker:
 def _prepare(engine: Engine, frame: Frame) -> Prepared:
     try:
         return engine.prepare(frame)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - reported in the Result, never raised
         return Prepared(engine, Result.blank(frame, error=_describe(exc)))
 
 

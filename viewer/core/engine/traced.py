@@ -50,7 +50,7 @@ def _trace(fn, args) -> torch.jit.ScriptFunction:
         warnings.simplefilter("always")
         try:
             traced = torch.jit.trace(fn, args, check_trace=False, strict=False)
-        except Exception as exc:  # noqa: BLE001 - any failure means: stay eager
+        except Exception as exc:
             raise TraceRefused(f"tracing failed: {type(exc).__name__}: {exc}") from exc
     for w in caught:
         if issubclass(w.category, torch.jit.TracerWarning):

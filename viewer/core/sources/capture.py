@@ -234,7 +234,7 @@ class CaptureSource(FrameSource):
                 return cap
             if cap is not None:
                 release_quietly(cap)
-        except Exception as exc:  # a broken backend must not kill the thread
+        except Exception as exc:  # noqa: BLE001 - a broken backend must not kill the thread
             reason = f" ({type(exc).__name__}: {exc})"
         with self._lock:
             if self._frames == 0:
@@ -372,7 +372,7 @@ def list_cameras(
                 continue
             try:
                 cap = opener(index)
-            except Exception:
+            except Exception:  # noqa: BLE001 - a backend that fails to probe is not a camera
                 continue
             try:
                 if cap is not None and cap.isOpened():

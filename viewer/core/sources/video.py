@@ -66,7 +66,7 @@ class VideoFileSource(CaptureSource):
     def _get(cap: Any, prop: int) -> float | None:
         try:
             return float(cap.get(prop))
-        except Exception:
+        except Exception:  # noqa: BLE001 - a backend without the property: unknown
             return None
 
     def _open_failed_message(self, reason: str) -> str:

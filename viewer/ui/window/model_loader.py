@@ -92,7 +92,7 @@ class ModelLoader(QObject):
             self.failed.emit("offline", str(exc))
         except CheckpointError as exc:
             self.failed.emit("checkpoint", str(exc))
-        except Exception as exc:  # any model the user names: report, never crash the window
+        except Exception as exc:  # noqa: BLE001 - any model the user names: report, never crash
             self.failed.emit("error", f"{label}: {type(exc).__name__}: {exc}")
         else:
             if self._cancel.is_set():
