@@ -1,4 +1,4 @@
-"""Shipped files: the digit CNN's weights and the style sheet (read with importlib.resources)."""
+"""Shipped files: the digit CNN's weights and the style sheet (RESOURCES: their folder)."""
 
 from pathlib import Path
 

@@ -104,6 +104,23 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def class_index(text: str, labels: list[str], option: str) -> int:
+    """A class index from '7' or a label name (any case), given as ``option`` (e.g.
+    '--class'); ValueError names the option and the valid indices."""
+    if text.lstrip("-").isdigit():
+        index = int(text)
+        if not 0 <= index < len(labels):
+            raise ValueError(f"{option} {text}: class index must be 0..{len(labels) - 1}")
+        return index
+    matches = [i for i, name in enumerate(labels) if name.lower() == text.lower()]
+    if not matches:
+        raise ValueError(
+            f"{option} {text!r} is not a class name of this model; give an index "
+            f"0..{len(labels) - 1} or a name such as {labels[0]!r}"
+        )
+    return matches[0]
+
+
 def fail(message: str) -> int:
     print(f"cnn-viewer: error: {message}", file=sys.stderr)
     return 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnn_viewer.cli.args import add_model_options, fail, load_model_from_args
+from cnn_viewer.cli.args import add_model_options, class_index, fail, load_model_from_args
 
 
 def add_parser(sub) -> None:
@@ -35,18 +35,7 @@ def resolve_target(text: str | None, labels: list[str], logits) -> int:
     """A class index from '7', a label name, or None (the top-1 class)."""
     if text is None:
         return int(logits.argmax())
-    if text.lstrip("-").isdigit():
-        index = int(text)
-        if not 0 <= index < len(labels):
-            raise ValueError(f"--target {text}: class index must be 0..{len(labels) - 1}")
-        return index
-    matches = [i for i, name in enumerate(labels) if name.lower() == text.lower()]
-    if not matches:
-        raise ValueError(
-            f"--target {text!r} is not a class name of this model; give an index "
-            f"0..{len(labels) - 1} or a name such as {labels[0]!r}"
-        )
-    return matches[0]
+    return class_index(text, labels, "--target")
 
 
 def overlay(net_image: np.ndarray, heat: np.ndarray) -> np.ndarray:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cnn_viewer.cli.args import add_model_options, fail, load_model_from_args, positive
+from cnn_viewer.cli.args import (
+    add_model_options,
+    class_index,
+    fail,
+    load_model_from_args,
+    positive,
+)
 
 
 def add_parser(sub) -> None:
@@ -36,29 +42,13 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, metavar="FILE.png", help="the PNG to write")
 
 
-def class_index(text: str, labels: list[str]) -> int:
-    """A class index from '7' or a label name."""
-    if text.lstrip("-").isdigit():
-        index = int(text)
-        if not 0 <= index < len(labels):
-            raise ValueError(f"--class {text}: class index must be 0..{len(labels) - 1}")
-        return index
-    matches = [i for i, name in enumerate(labels) if name.lower() == text.lower()]
-    if not matches:
-        raise ValueError(
-            f"--class {text!r} is not a class name of this model; give an index "
-            f"0..{len(labels) - 1} or a name such as {labels[0]!r}"
-        )
-    return matches[0]
-
-
 def _target(args, model):
     from cnn_viewer.core.visualize.featurevis import Target
 
     if args.target_class is not None:
         if args.channel is not None or args.unit is not None:
             raise ValueError("--channel and --unit go with --layer, not --class")
-        return Target("class", class_index(args.target_class, model.labels))
+        return Target("class", class_index(args.target_class, model.labels, "--class"))
     if args.channel is None:
         raise ValueError(f"--layer {args.layer}: add --channel K (which channel to maximise)")
     if args.unit is None:
