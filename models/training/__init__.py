@@ -1,1 +1,2 @@
-"""Training, Qt-free: the loop, the studio's runs, the digit CNN's recipe, pictures of filters."""
+"""Training, Qt-free: the one loop (studio), its runs from a folder, the digit CNN's
+recipe, pictures of filters."""

@@ -1,9 +1,12 @@
-"""The training studio's loop: Qt-free, shared by the Train panel and `cnn-viewer train`.
+"""The one training loop, Qt-free: the Train panel, `cnn-viewer train --data DIR` and
+`cnn-viewer train digits` (the shipped digit CNN's recipe, training/digits.py) all run it.
 
 It reports progress and snapshots through callbacks (called in the training thread), can
 be paused, resumed and cancelled from any thread through a TrainControl, and records a
 filter timeline: the first conv layers' weights and the feature maps of one fixed probe
-image every few steps. A cancel keeps the weights of the last completed step.
+image every few steps. A cancel keeps the weights of the last completed step. A recipe is
+TrainSettings plus, where it needs them, its own augmentation (``augment_fn``) and stop
+flag (``TrainControl(should_stop)``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnn_viewer.models.training.loop import Cancelled
+from cnn_viewer.models.cancelled import Cancelled, stop_if
+from cnn_viewer.models.hooks import hooks
+
+Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
 @dataclass
@@ -28,19 +34,22 @@ class TrainSettings:
     batch_size: int = 32
     lr: float = 3e-3
     seed: int = 0
-    snapshot_every: int = 10  # steps between filter snapshots
+    snapshot_every: int = 10  # steps between filter snapshots; 0: only the first (step 0)
     augment: bool = False  # small random shifts, turns and scaling of each batch
     device: str = "cpu"
     max_snapshots: int = 300  # beyond this the timeline keeps every other snapshot
 
 
 class TrainControl:
-    """Pause, resume and cancel a running loop from another thread (threading.Event)."""
+    """Pause, resume and cancel a running loop from another thread (threading.Event).
 
-    def __init__(self) -> None:
+    ``should_stop``: also cancel when it returns True (asked between steps)."""
+
+    def __init__(self, should_stop: Callable[[], bool] | None = None) -> None:
         self._running = threading.Event()
         self._running.set()
         self._cancel = threading.Event()
+        self._should_stop = should_stop
 
     def pause(self) -> None:
         self._running.clear()
@@ -64,8 +73,8 @@ class TrainControl:
         """Called by the loop between steps: waits while paused, raises Cancelled."""
         while not self._running.wait(0.1):
             pass
-        if self._cancel.is_set():
-            raise Cancelled("cancelled")
+        stop_if(self._cancel.is_set, "cancelled")
+        stop_if(self._should_stop, "cancelled")
 
 
 @dataclass
@@ -81,6 +90,15 @@ class StepProgress:
     seconds: float
     val_loss: float | None = None
     val_accuracy: float | None = None
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.total_steps // max(self.epochs, 1)
+
+    @property
+    def epoch_step(self) -> int:
+        """Steps done in this epoch, 1-based."""
+        return self.step - (self.epoch - 1) * self.steps_per_epoch
 
 
 @dataclass
@@ -106,6 +124,7 @@ class Outcome:
     confusion: np.ndarray  # K x K counts, rows: true class, columns: predicted
     history: list[dict] = field(default_factory=list)  # one entry per finished epoch
     timeline: list[Snapshot] = field(default_factory=list)
+    best_epoch: int = 0  # the epoch whose weights were kept; 0: none (cancel or no epoch)
 
 
 def first_convs(module: nn.Module, n: int = 2) -> list[str]:
@@ -179,23 +198,21 @@ class _Recorder:
         maps: dict[str, np.ndarray] = {}
         if self.probe is not None and self.layers:
             was_training = self.module.training
-            handles = [
-                self.modules[n].register_forward_hook(
-                    lambda _m, _i, out, n=n: maps.__setitem__(
-                        n, out[0].detach().float().cpu().numpy().copy()
-                    )
-                )
-                for n in self.layers
-            ]
+            keep = [(self.modules[n], self._keep(maps, n)) for n in self.layers]
             try:
                 self.module.eval()
-                with torch.inference_mode():
+                with hooks(forward=keep), torch.inference_mode():
                     self.module(self.probe)
             finally:
-                for h in handles:
-                    h.remove()
                 self.module.train(was_training)
         return Snapshot(step, epoch, filters, maps)
+
+    @staticmethod
+    def _keep(maps: dict[str, np.ndarray], name: str):
+        def hook(_module, _inputs, out) -> None:
+            maps[name] = out[0].detach().float().cpu().numpy().copy()
+
+        return hook
 
 
 def _set_train(module: nn.Module, frozen: list[nn.Module]) -> None:
@@ -219,9 +236,13 @@ def train_studio(
     on_snapshot: Callable[[Snapshot], None] | None = None,
     frozen: list[nn.Module] | None = None,
     filter_layers: list[str] | None = None,
+    augment_fn: Augment | None = None,
 ) -> Outcome:
-    """Train ``module`` (its parameters with requires_grad) with AdamW and a one-cycle
-    schedule. ``*_x``: N x C x H x W float in [0, 1] before ``normalize``; ``*_y``: int64.
+    """Train ``module`` (its parameters with requires_grad) with AdamW (weight decay 1e-4)
+    and a one-cycle schedule peaking at ``settings.lr``. ``*_x``: N x C x H x W float in
+    [0, 1] before ``normalize``; ``*_y``: int64. ``augment_fn(batch, generator)``, when
+    given, replaces ``settings.augment``'s shifts and turns (a recipe's own augmentation;
+    it draws its random numbers from the CPU ``generator``).
 
     Ends with the weights of the best validation epoch, or on cancel with those after the
     last completed step; then ``module`` is in eval mode. Never raises for a cancel.
@@ -229,6 +250,7 @@ def train_studio(
     s = settings or TrainSettings()
     control = control or TrainControl()
     frozen = frozen or []
+    augment = augment_fn or (augment_affine if s.augment else None)
     start = time.perf_counter()
     torch.manual_seed(s.seed)
     gen = torch.Generator().manual_seed(s.seed)
@@ -261,8 +283,8 @@ def train_studio(
                 control.check()
                 sel = order[i * s.batch_size : (i + 1) * s.batch_size].to(device)
                 xb = train_x[sel]
-                if s.augment:
-                    xb = augment_affine(xb, gen)
+                if augment is not None:
+                    xb = augment(xb, gen)
                 logits = module(normalize(xb))
                 loss = F.cross_entropy(logits, train_y[sel])
                 if not torch.isfinite(loss):
@@ -281,7 +303,7 @@ def train_studio(
                             time.perf_counter() - start,
                         )
                     )  # fmt: skip
-                if step % every == 0 or step == total:
+                if every and (step % every == 0 or step == total):
                     timeline.append(recorder.take(step, epoch))
                     if len(timeline) > s.max_snapshots:
                         timeline = (
@@ -315,6 +337,7 @@ def train_studio(
             if on_snapshot is not None:
                 on_snapshot(timeline[-1])
         kept = f"the weights after step {step}"
+        best = (best[0], 0, None)
     elif best[2] is not None:
         module.load_state_dict(best[2])
         kept = f"the weights of epoch {best[1]}, the best on validation"
@@ -335,5 +358,5 @@ def train_studio(
     message += f"; validation accuracy {val_acc:.1%} on {len(val_x)} images"
     return Outcome(
         status, message, step, seconds, val_loss, val_acc, per_class(confusion), confusion,
-        history, timeline,
+        history, timeline, best[1],
     )  # fmt: skip

@@ -12,11 +12,29 @@ import pytest
 import torch
 
 from cnn_viewer.models import load_model
+from cnn_viewer.models.cancelled import Cancelled
+from cnn_viewer.models.checkpoint import read_checkpoint
+from cnn_viewer.models.training.digits import train_digits
 from cnn_viewer.models.training.filter_images import export_strip, export_video, filter_grid, strip
 from cnn_viewer.models.training.studio import TrainControl, TrainSettings, train_studio
 from cnn_viewer.models.training.studio_run import prepare, run, save
 from cnn_viewer.models.zoo.studio_models import ArchOptions, build, head_name
 from tests.shapes_data import SHAPES, write_shapes
+
+
+def _idx(array: np.ndarray) -> bytes:
+    head = bytes([0, 0, 8, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
+    return head + array.astype(np.uint8).tobytes()
+
+
+@pytest.fixture(scope="module")
+def random_mnist(tmp_path_factory):
+    """100 random 28x28 'digits' with labels 0..9, as MNIST IDX files."""
+    rng = np.random.default_rng(0)
+    d = tmp_path_factory.mktemp("mnist")
+    (d / "t10k-images-idx3-ubyte").write_bytes(_idx(rng.integers(0, 256, (100, 28, 28))))
+    (d / "t10k-labels-idx1-ubyte").write_bytes(_idx(np.arange(100) % 10))
+    return d
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +217,32 @@ def test_finetune_trains_only_the_head_and_reloads(tmp_path, one_thread):
     with torch.inference_mode():
         ours = torch.softmax(module.eval()(prepared.built.prep(image)), 1)[0]
     assert loaded.predict(image, 2)[0][2] == pytest.approx(float(ours.max()), abs=1e-5)
+
+
+def test_the_digits_recipe_runs_on_the_one_loop(random_mnist, tmp_path, one_thread):
+    out = tmp_path / "digits.safetensors"
+    seen = []
+    metrics = train_digits(random_mnist, out, epochs=2, seed=0, on_progress=seen.append)
+    # 70 training images in batches of 64: 2 steps an epoch, then one report with validation
+    assert [(p.epoch, p.epoch_step, p.steps_per_epoch) for p in seen] == [
+        (1, 1, 2), (1, 2, 2), (1, 2, 2), (2, 1, 2), (2, 2, 2), (2, 2, 2),
+    ]  # fmt: skip
+    assert [p.val_accuracy is None for p in seen] == [True, True, False] * 2
+    assert metrics["train_images"] == 70 and metrics["val_images"] == 10
+    assert metrics["test_images"] == 20 and metrics["best_epoch"] in (1, 2)
+    _, info = read_checkpoint(out)
+    assert info.extra == {"task": "digits", **metrics}
+    again = tmp_path / "again.safetensors"
+    assert train_digits(random_mnist, again, epochs=2, seed=0) == metrics
+    a, b = read_checkpoint(out)[0], read_checkpoint(again)[0]
+    assert all(torch.equal(a[k], b[k]) for k in a)  # same seed, same weights
+
+
+def test_cancelling_the_digits_recipe_writes_nothing(random_mnist, tmp_path, one_thread):
+    out = tmp_path / "never.safetensors"
+    seen = []
+    with pytest.raises(Cancelled, match="cancelled in epoch 1 after 1 of 4 steps"):
+        train_digits(
+            random_mnist, out, epochs=2, on_progress=seen.append, should_stop=lambda: bool(seen)
+        )
+    assert len(seen) == 1 and not out.exists()

@@ -1,5 +1,5 @@
-"""`cnn-viewer train`: train on an MNIST folder or an image folder (detected) with the
-studio's loop, or `cnn-viewer train digits` (the shipped digit CNN's recipe)."""
+"""`cnn-viewer train`: train on an MNIST folder or an image folder (detected), or
+`cnn-viewer train digits` (the shipped digit CNN's recipe); both on the one training loop."""
 
 from __future__ import annotations
 
@@ -240,9 +240,9 @@ def _train_digits(args: argparse.Namespace) -> int:
 
     from cnn_viewer.models.data.mnist import DataError
     from cnn_viewer.models.devices import describe, resolve_device
-    from cnn_viewer.models.training.digits import train_digits
+    from cnn_viewer.models.training.digits import DIGITS_EPOCHS, train_digits
 
-    epochs = args.epochs or 40
+    epochs = args.epochs or DIGITS_EPOCHS
     studio_only = [n for n in STUDIO_OPTIONS if getattr(args, n) != DEFAULTS.get(n)]
     if studio_only:
         names = ", ".join("--" + n.replace("_", "-") for n in studio_only)
@@ -254,7 +254,7 @@ def _train_digits(args: argparse.Namespace) -> int:
     def progress(p) -> None:
         if p.val_accuracy is None:
             bar.set_postfix(
-                loss=f"{p.loss:.3f}", step=f"{p.step}/{p.steps_per_epoch}", refresh=False
+                loss=f"{p.loss:.3f}", step=f"{p.epoch_step}/{p.steps_per_epoch}", refresh=False
             )
         else:
             bar.set_postfix(loss=f"{p.loss:.3f}", val_acc=f"{p.val_accuracy:.2%}")
