@@ -7,6 +7,8 @@ from typing import Protocol, cast
 import torch
 from torch import nn
 
+from cnn_viewer.models.hooks import hooks
+
 # Modules a person does not name when describing a network: shown only on request.
 _QUIET = (
     nn.modules.batchnorm._BatchNorm,
@@ -75,7 +77,6 @@ def last_conv_layer(module: nn.Module) -> str | None:
 def layer_table(module: nn.Module, input_shape: tuple[int, ...]) -> list[dict]:
     """Every named module with its type and output shape (batch dim dropped), forward order."""
     rows: dict[str, dict] = {}
-    handles = []
 
     def make_hook(name: str, mod: nn.Module):
         def hook(_m, _inp, out):
@@ -84,16 +85,10 @@ def layer_table(module: nn.Module, input_shape: tuple[int, ...]) -> list[dict]:
 
         return hook
 
-    try:
-        for name, mod in module.named_modules():
-            if name:
-                handles.append(mod.register_forward_hook(make_hook(name, mod)))
-        device = next((p.device for p in module.parameters()), torch.device("cpu"))
-        with torch.inference_mode():
-            module(torch.zeros(1, *input_shape, device=device))
-    finally:
-        for h in handles:
-            h.remove()
+    every = [(mod, make_hook(name, mod)) for name, mod in module.named_modules() if name]
+    device = next((p.device for p in module.parameters()), torch.device("cpu"))
+    with hooks(forward=every), torch.inference_mode():
+        module(torch.zeros(1, *input_shape, device=device))
     return list(rows.values())
 
 
@@ -105,7 +100,6 @@ def cam_layer_for(module: nn.Module, shown: list[str], input_shape: tuple[int, .
         return cast(_CustomLayers, module).cam_layer()
     spatial: list[str] = []
     modules = dict(module.named_modules())
-    handles = []
 
     def make_hook(name: str):
         def hook(_m, _i, out):
@@ -114,17 +108,12 @@ def cam_layer_for(module: nn.Module, shown: list[str], input_shape: tuple[int, .
 
         return hook
 
+    watched = [(modules[name], make_hook(name)) for name in shown if name in modules]
     try:
-        for name in shown:
-            if name in modules:
-                handles.append(modules[name].register_forward_hook(make_hook(name)))
-        with torch.inference_mode():
+        with hooks(forward=watched), torch.inference_mode():
             module(torch.zeros(1, *input_shape))
     except Exception:  # noqa: BLE001 - a model that will not run here fails later, with a message
         spatial = []
-    finally:
-        for h in handles:
-            h.remove()
     return spatial[-1] if spatial else last_conv_layer(module)
 
 

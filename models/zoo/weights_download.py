@@ -18,14 +18,11 @@ from urllib.parse import urlparse
 
 import torch
 
+from cnn_viewer.models.cancelled import stop_if
 from cnn_viewer.models.zoo.loaded import WeightsUnavailable
 
 CHUNK = 1 << 16
 HASH_PREFIX = re.compile(r"-([a-f0-9]{8,})\.")
-
-
-class DownloadCancelled(Exception):
-    pass
 
 
 def cache_path(url: str) -> Path:
@@ -59,7 +56,7 @@ def fetch(
     ``on_progress(done_bytes, total_bytes)`` (total 0 when unknown) is called from the
     calling thread. The file appears under its final name only when complete and, for
     torchvision's ``name-<sha256 prefix>.pth`` names, when the hash matches.
-    Raises WeightsUnavailable (no network, HTTP error, bad hash) or DownloadCancelled.
+    Raises WeightsUnavailable (no network, HTTP error, bad hash) or Cancelled.
     """
     dest = dest or cache_path(url)
     if dest.is_file():
@@ -72,8 +69,7 @@ def fetch(
             total = int(response.headers.get("Content-Length") or 0)
             done = 0
             while True:
-                if should_cancel is not None and should_cancel():
-                    raise DownloadCancelled(f"download of {dest.name} cancelled")
+                stop_if(should_cancel, f"download of {dest.name} cancelled")
                 chunk = response.read(CHUNK)
                 if not chunk:
                     break

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from cnn_viewer.cli.commands import main
-from cnn_viewer.core.explain.attribution import attribute, baseline_for, model_copy
+from cnn_viewer.core.explain.attribution import attribute, baseline_for
 from cnn_viewer.models import load_model
 from cnn_viewer.models.data.drawing import center_digit
+from cnn_viewer.models.private_copy import private_copy
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def test_npy_is_the_raw_map_at_input_resolution(seven, tmp_path, capsys):
     saved = np.load(out)
     model = load_model("digits")
     x = model.preprocess(center_digit(cv2.imread(str(seven), cv2.IMREAD_GRAYSCALE)))
-    expected = attribute(model_copy(model.module), x, "integrated_gradients", 3,
+    expected = attribute(private_copy(model.module), x, "integrated_gradients", 3,
                          baseline=baseline_for(model)).raw  # fmt: skip
     assert saved.shape == (28, 28) and saved.dtype == np.float32
     np.testing.assert_allclose(saved, expected, atol=1e-5)

@@ -23,26 +23,31 @@ from captum.attr import (
 
 from cnn_viewer.core.explain.attribution import (
     METHODS,
-    Cancelled,
     attribute,
     baseline_for,
-    model_copy,
     occlusion_window,
     rank_correlation,
     resize_map,
 )
+from cnn_viewer.models.cancelled import Cancelled
 from cnn_viewer.models.data.drawing import center_digit
+from cnn_viewer.models.private_copy import private_copy
 
 ATOL = 1e-5
 # captum notes that it sets requires_grad and adds ReLU hooks; expected here.
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+# Small tensors: one torch thread (on a busy 2-core machine two threads make the many tiny
+# passes of occlusion and the gradient methods 10-40 times slower).
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::UserWarning"),
+    pytest.mark.usefixtures("one_thread"),
+]
 
 
 @pytest.fixture(scope="module")
 def digit(digits_model, digit_drawer):
     """(copy of the digit CNN, input of a drawn 7, its baseline, the CAM layer)."""
     x = digits_model.preprocess(center_digit(digit_drawer("7", (120, 100), (20, 15, 80))))
-    return model_copy(digits_model.module), x, baseline_for(digits_model), digits_model.cam_layer
+    return private_copy(digits_model.module), x, baseline_for(digits_model), digits_model.cam_layer
 
 
 def layer_of(module, name):
@@ -67,7 +72,7 @@ def test_gradcam_fast_path_equals_captum_layer_gradcam(digit):
 
 def test_gradcam_on_resnet18_equals_captum():
     torch.manual_seed(0)
-    module = model_copy(torchvision.models.resnet18(weights=None))
+    module = private_copy(torchvision.models.resnet18(weights=None))
     x = torch.randn(1, 3, 64, 64)
     ours = attribute(module, x, "gradcam", 3, "layer3")
     theirs = LayerGradCam(module, module.layer3).attribute(x, target=3, relu_attributions=True)
@@ -140,7 +145,12 @@ def test_occlusion_equals_captum_and_a_hand_made_occlusion(digit):
     ours = attribute(module, x, "occlusion", 7, baseline=base).raw
     (wh, ww), stride = occlusion_window((28, 28))
     theirs = Occlusion(module).attribute(
-        x, sliding_window_shapes=(1, wh, ww), strides=(1, *stride), baselines=base, target=7
+        x,
+        sliding_window_shapes=(1, wh, ww),
+        strides=(1, *stride),
+        baselines=base,
+        target=7,
+        perturbations_per_eval=64,  # batched: the same windows, fewer passes
     )
     np.testing.assert_allclose(ours, theirs.detach()[0].mean(0).numpy(), atol=ATOL)
     # The corner pixel lies under one window only: its value is that window's score drop.
@@ -156,7 +166,7 @@ def test_sanity_check_randomised_weights_change_the_maps(digits_model, digit):
     image, not the model. The trained model's map against itself (run again) correlates
     fully; against the randomised model's it must fall far below."""
     module, x, _, layer = digit
-    random_net = model_copy(module)
+    random_net = private_copy(module)
     torch.manual_seed(0)
     for m in random_net.modules():
         if hasattr(m, "reset_parameters"):

@@ -13,9 +13,9 @@ from cnn_viewer.core.visualize.embedding import (
     pca,
     penultimate_layer,
 )
-from cnn_viewer.core.visualize.featurevis import Cancelled
 from cnn_viewer.core.visualize.invariance import TRANSFORMS, default_values, sweep, warp
 from cnn_viewer.core.visualize.scan_data import DataReader, DataSpec, default_digits_folder
+from cnn_viewer.models.cancelled import Cancelled
 from cnn_viewer.models.data.drawing import center_digit
 
 

@@ -12,12 +12,12 @@ from cnn_viewer.core.hooks.taps import Taps
 from cnn_viewer.core.sources.examples import draw_digit
 from cnn_viewer.core.visualize.deepdream import deep_dream
 from cnn_viewer.core.visualize.featurevis import (
-    Cancelled,
     Settings,
     Target,
     default_settings,
     maximize,
 )
+from cnn_viewer.models.cancelled import Cancelled
 from cnn_viewer.models.data.drawing import center_digit
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -15,6 +15,7 @@ from cnn_viewer.models.data.drawing import center_digit
 from cnn_viewer.models.zoo.layer_choice import last_conv_layer
 
 ATOL = 1e-5
+pytestmark = pytest.mark.usefixtures("one_thread")  # small tensors: one thread is fastest
 
 
 def fast_cam(module: nn.Module, x: torch.Tensor, layer: str, target: int | None = None):

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from cnn_viewer.core.hooks.taps import Taps
-from cnn_viewer.core.visualize.featurevis import Cancelled
 from cnn_viewer.core.visualize.scan_data import DataReader, DataSpec, default_digits_folder
 from cnn_viewer.core.visualize.topimages import cut, receptive_field, scan
+from cnn_viewer.models.cancelled import Cancelled
 
 LAYERS = ["conv1", "conv2", "pool2", "fc1"]
 

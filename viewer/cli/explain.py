@@ -59,11 +59,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
         METHODS,
         attribute,
         baseline_for,
-        model_copy,
     )
     from cnn_viewer.core.hooks.recorder import LayerNotFound
     from cnn_viewer.models.data.drawing import center_digit
     from cnn_viewer.models.data.images import InputError, read_image
+    from cnn_viewer.models.private_copy import private_copy
 
     out = Path(args.out)
     if out.suffix.lower() not in (".npy", ".png"):
@@ -92,7 +92,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     try:
         target = resolve_target(args.target, model.labels, logits)
         result = attribute(
-            model_copy(model.module), x, args.method, target, layer,
+            private_copy(model.module), x, args.method, target, layer,
             baseline=baseline_for(model).to(model.device),
         )  # fmt: skip
     except (ValueError, LayerNotFound) as exc:

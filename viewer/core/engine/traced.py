@@ -29,6 +29,7 @@ from torch import nn
 
 from cnn_viewer.core.explain.saliency import cam_from, fast_gradcam
 from cnn_viewer.core.hooks.recorder import ActivationRecorder, first_tensor, resolve
+from cnn_viewer.models.hooks import hooks
 
 
 class TraceRefused(Exception):
@@ -140,7 +141,6 @@ def trace_network(
     taps = [n for n in names if n in reference]  # modules the pass never reaches: none
 
     store: dict[str, torch.Tensor] = {}
-    handles = []
 
     def tap(name: str):
         def hook(_m, _i, out):
@@ -159,16 +159,9 @@ def trace_network(
         extra = [store["\0head_input"]] if head_linear is not None else []
         return (logits, *[store[n] for n in taps], *extra)
 
-    try:
-        for n in taps:
-            handles.append(modules[n].register_forward_hook(tap(n)))
-        if head_linear is not None:
-            handles.append(head_linear.register_forward_pre_hook(grab_input))
-        with torch.no_grad():
-            body_graph = _trace(body, (x,))
-    finally:
-        for h in handles:
-            h.remove()
+    grabs = [] if head_linear is None else [(head_linear, grab_input)]
+    with hooks(forward=[(modules[n], tap(n)) for n in taps], forward_pre=grabs), torch.no_grad():
+        body_graph = _trace(body, (x,))
 
     net = TracedNetwork(body_graph, None, taps, head_linear is not None)
     if cam_layer is not None:
@@ -207,15 +200,9 @@ def _trace_head(module, cam_module, x, activation, last: nn.Linear | None):
         logits = module(inp)
         return store["h"] if last is not None else logits
 
-    handles = [cam_module.register_forward_hook(replace)]
-    if last is not None:
-        handles.append(last.register_forward_pre_hook(grab))
-    try:
-        with torch.no_grad():
-            graph = _trace(head, (x, activation.detach().clone()))
-    finally:
-        for h in handles:
-            h.remove()
+    grabs = [] if last is None else [(last, grab)]
+    with hooks(forward=[(cam_module, replace)], forward_pre=grabs), torch.no_grad():
+        graph = _trace(head, (x, activation.detach().clone()))
     if _uses_input(graph.graph, 0):
         raise TraceRefused(
             "the layers after the Grad-CAM layer still need the network's input "

@@ -2,9 +2,10 @@
 
 Grad-CAM uses our fast path (graph cut at the layer, see saliency.py; tested equal to
 captum's LayerGradCam). The rest are captum's implementations. Every method runs on a
-private copy of the network (``model_copy``): captum adds hooks while it works, which
-must never touch the module the live engine is running, and the copy has in-place ops
-turned off (an in-place ReLU would rewrite the tensors backward hooks hold).
+private copy of the network (``cnn_viewer.models.private_copy``): captum adds hooks
+while it works, which must never touch the module the live engine is running, and the
+copy has in-place ops turned off (an in-place ReLU would rewrite the tensors backward
+hooks hold).
 
 Progress and cancel: a pre-hook on the copy counts forward passes against the number a
 method makes and raises ``Cancelled`` when asked to stop.
@@ -12,7 +13,6 @@ method makes and raises ``Cancelled`` when asked to stop.
 
 from __future__ import annotations
 
-import copy
 import math
 import threading
 import time
@@ -27,6 +27,8 @@ from torch import nn
 
 from cnn_viewer.core.explain.saliency import fast_gradcam
 from cnn_viewer.core.hooks.recorder import ActivationRecorder, resolve
+from cnn_viewer.models.cancelled import Cancelled
+from cnn_viewer.models.hooks import hooks
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,6 @@ IG_STEPS = 32
 BATCH = 8  # images per forward pass for the many-pass methods
 
 
-class Cancelled(Exception):
-    """The caller asked the attribution to stop."""
-
-
 @dataclass
 class Attribution:
     method: str
@@ -74,30 +72,6 @@ class Attribution:
         pos = np.maximum(self.raw, 0)
         peak = float(pos.max())
         return (pos / peak).astype(np.float32) if peak > 0 else np.zeros_like(pos)
-
-
-def model_copy(module: nn.Module) -> nn.Module:
-    """A deep copy in eval mode, frozen, with in-place ops off and no hooks, for work
-    beside the live engine (which may be adding and removing its hooks meanwhile: a copy
-    that raced one is simply made again)."""
-    for attempt in range(5):
-        try:
-            twin = copy.deepcopy(module)
-            break
-        except RuntimeError:  # a hook dict changed size while it was copied
-            if attempt == 4:
-                raise
-    twin.eval()
-    for m in twin.modules():
-        for name, value in vars(m).items():
-            if name.startswith("_") and "hooks" in name and hasattr(value, "clear"):
-                value.clear()
-        if getattr(m, "inplace", False):
-            # (torch types Module.__setattr__ for tensors and modules only)
-            m.inplace = False  # type: ignore[assignment]
-    for p in twin.parameters():
-        p.requires_grad_(False)
-    return twin
 
 
 def expected_passes(method: str, x: torch.Tensor) -> int:
@@ -139,7 +113,7 @@ def attribute(
     cancel: threading.Event | None = None,
 ) -> Attribution:
     """One map for class ``target`` on input ``x`` (1 x C x H x W) of ``module`` (a copy
-    made by ``model_copy``: hooks are added to it while this runs).
+    made by ``private_copy``: hooks are added to it while this runs).
 
     ``layer``: the CAM methods' layer (module name). ``baseline``: the 'no signal' input
     for integrated gradients and occlusion (default zeros). ``progress(fraction)`` is
@@ -164,14 +138,10 @@ def attribute(
 
     import captum.attr  # noqa: F401 - imported before the clock starts (about 2 s once)
 
-    handle = module.register_forward_pre_hook(count)
     t0 = time.perf_counter()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # captum notes that it sets requires_grad
-            raw = _run(module, x.detach().clone(), method, target, layer, layer_module, baseline)
-    finally:
-        handle.remove()
+    with hooks(forward_pre=[(module, count)]), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # captum notes that it sets requires_grad
+        raw = _run(module, x.detach().clone(), method, target, layer, layer_module, baseline)
     seconds = time.perf_counter() - t0
     if progress is not None:
         progress(1.0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import deque
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ from torch import nn
 from cnn_viewer.core.dataflow.frames import ProbeData
 from cnn_viewer.core.explain.network_map import ConvChain, NetworkMap
 from cnn_viewer.core.hooks.recorder import resolve
+from cnn_viewer.models.hooks import Hook, hooks
 
 _MAPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _MAPS_LOCK = threading.Lock()
@@ -49,7 +51,7 @@ class UnitProbe:
         self.layer: str | None = None
         self.map: NetworkMap | None = None
         self.failed = False
-        self._handles: list = []
+        self._hooks = ExitStack()  # holds the hooks from enter to exit
         self._store: dict[str, torch.Tensor] = {}
 
     def arm(self, layer: str | None) -> UnitProbe:
@@ -71,34 +73,35 @@ class UnitProbe:
 
         return hook
 
+    def _wanted(self, net_map: NetworkMap) -> tuple[list[Hook], list[Hook]]:
+        """(forward hooks, forward pre-hooks) for the copies: the armed layer's output
+        and its conv's input, and the last linear layer's input."""
+        forward: list[Hook] = []
+        forward_pre: list[Hook] = []
+        if self.layer:
+            mod = resolve(self.module, [self.layer])[self.layer]
+            forward.append((mod, self._grab("output", False)))
+            chain = net_map.conv_chain(self.layer)
+            if chain is not None:
+                forward_pre.append((chain.conv, self._grab("conv_input", True)))
+        head = net_map.head()
+        if head is not None:
+            forward_pre.append((head.linear, self._grab("head_input", True)))
+        return forward, forward_pre
+
     def __enter__(self) -> UnitProbe:
         self._store = {}
-        if self.map is None:
-            return self
-        try:
-            if self.layer:
-                mod = resolve(self.module, [self.layer])[self.layer]
-                self._handles.append(mod.register_forward_hook(self._grab("output", False)))
-                chain = self.map.conv_chain(self.layer)
-                if chain is not None:
-                    hook = self._grab("conv_input", True)
-                    self._handles.append(chain.conv.register_forward_pre_hook(hook))
-            head = self.map.head()
-            if head is not None:
-                hook = self._grab("head_input", True)
-                self._handles.append(head.linear.register_forward_pre_hook(hook))
-        except BaseException:
-            self.remove()
-            raise
+        if self.map is not None:
+            forward, forward_pre = self._wanted(self.map)
+            self._hooks.enter_context(hooks(forward=forward, forward_pre=forward_pre))
         return self
 
     def __exit__(self, *exc) -> None:
         self.remove()
 
     def remove(self) -> None:
-        for h in self._handles:
-            h.remove()
-        self._handles.clear()
+        """Take the hooks off the network now (exit does it too)."""
+        self._hooks.close()
 
     def take(self, x: torch.Tensor | None) -> ProbeData | None:
         """The copies of the last pass as float32 numpy (batch dim removed)."""
@@ -135,7 +138,7 @@ def _sample(t: torch.Tensor) -> np.ndarray:
 
 def probe_once(model, module: nn.Module, layer: str | None, x: torch.Tensor) -> ProbeData | None:
     """What the engine's probe records, for one input ``x`` (1 x C x H x W) run through
-    ``module``, a private copy of ``model.module`` (attribution.model_copy). Used for a
+    ``module``, a private copy of ``model.module`` (models.private_copy). Used for a
     frozen frame, where the engine runs no more."""
     probe = UnitProbe(model, module).arm(layer)
     with probe, torch.no_grad():

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from cnn_viewer.core.hooks.recorder import first_tensor
+from cnn_viewer.models.hooks import hooks
 
 # Modules that keep the position and channel of each value (elementwise, per channel).
 ELEMENTWISE = (
@@ -126,7 +127,6 @@ class NetworkMap:
         producer: dict[int, int] = {}
         keep: list[torch.Tensor] = []  # held so no storage is freed and reused mid-trace
         pending: dict[int, tuple] = {}
-        handles = []
 
         def pre(name, mod):
             def hook(_m, args):
@@ -155,18 +155,13 @@ class NetworkMap:
 
             return hook
 
-        try:
-            for name, mod in leaves:
-                handles.append(mod.register_forward_pre_hook(pre(name, mod)))
-                handles.append(mod.register_forward_hook(post(name, mod)))
-            x = torch.zeros(1, *self.input_shape, device=device)
-            keep.append(x)
-            producer[x.data_ptr()] = -1
-            with torch.no_grad():
-                self.output_shape = tuple(self.module(x).shape[1:])
-        finally:
-            for h in handles:
-                h.remove()
+        x = torch.zeros(1, *self.input_shape, device=device)
+        keep.append(x)
+        producer[x.data_ptr()] = -1
+        before = [(mod, pre(name, mod)) for name, mod in leaves]
+        after = [(mod, post(name, mod)) for name, mod in leaves]
+        with hooks(forward_pre=before, forward=after), torch.no_grad():
+            self.output_shape = tuple(self.module(x).shape[1:])
 
     def _receptive_fields(self) -> None:
         h, w = self.input_shape[1:]

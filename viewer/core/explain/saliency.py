@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnn_viewer.core.hooks.recorder import resolve
+from cnn_viewer.models.hooks import hooks
 
 
 def cam_from(activation: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
@@ -61,18 +62,16 @@ def reference_gradcam(module: nn.Module, x: torch.Tensor, layer: str, target: in
         return out.clone()
 
     flags = [p.requires_grad for p in module.parameters()]
-    handle = target_module.register_forward_hook(hook)
     try:
         for p in module.parameters():
             p.requires_grad_(True)
-        with torch.enable_grad():
+        with hooks(forward=[(target_module, hook)]), torch.enable_grad():
             logits = module(x.clone().requires_grad_(True))
             logits[0, target].backward()
         act = store["act"]
         assert act.grad is not None  # retain_grad() and the backward pass set it
         return cam_from(act.detach(), act.grad)
     finally:
-        handle.remove()
         for p, flag in zip(module.parameters(), flags, strict=True):
             p.requires_grad_(flag)
             p.grad = None

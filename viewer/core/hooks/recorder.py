@@ -6,8 +6,12 @@ even when the forward pass raises, so no hook is ever left on the model.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import torch
 from torch import nn
+
+from cnn_viewer.models.hooks import hooks
 
 
 class LayerNotFound(KeyError):
@@ -60,7 +64,7 @@ class ActivationRecorder:
         self.clone_needed: set[str] = set()  # layers whose output is modified in place
         self._learned = False
         self._watch: list[tuple[str, torch.Tensor, int]] = []
-        self._handles: list[torch.utils.hooks.RemovableHandle] = []
+        self._hooks = ExitStack()  # holds the hooks from enter to exit
 
     def _record(self, name: str):
         def hook(_mod, _inp, out):
@@ -102,16 +106,10 @@ class ActivationRecorder:
         self.outputs = {}
         self.cam_activation = None
         self._watch = []
-        try:
-            if self.cam_module is not None:
-                # Registered first so recording hooks on the same module see the cut tensor.
-                self._handles.append(self.cam_module.register_forward_hook(self._cut))
-            for name, mod in self.targets.items():
-                if name != self.cam_layer:
-                    self._handles.append(mod.register_forward_hook(self._record(name)))
-        except BaseException:
-            self.remove()
-            raise
+        # The cut first, so recording hooks on the same module see the cut tensor.
+        cut = [] if self.cam_module is None else [(self.cam_module, self._cut)]
+        record = [(m, self._record(n)) for n, m in self.targets.items() if n != self.cam_layer]
+        self._hooks.enter_context(hooks(forward=[*cut, *record]))
         return self
 
     def __exit__(self, exc_type, *exc) -> None:
@@ -121,6 +119,5 @@ class ActivationRecorder:
         self._watch = []
 
     def remove(self) -> None:
-        for h in self._handles:
-            h.remove()
-        self._handles.clear()
+        """Take the hooks off the module now (exit does it too)."""
+        self._hooks.close()

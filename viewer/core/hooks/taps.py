@@ -6,10 +6,13 @@ detached), so feature visualisation can differentiate through what it reads.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
 from cnn_viewer.core.hooks.recorder import first_tensor, resolve
+from cnn_viewer.models.hooks import hooks
 
 
 class _StopForward(Exception):
@@ -48,14 +51,9 @@ class Taps:
 
     def run(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         self._outputs, self._seen = {}, {}
-        handles = [m.register_forward_hook(self._hook(n)) for n, m in self.targets.items()]
-        try:
+        taps = [(m, self._hook(n)) for n, m in self.targets.items()]
+        with hooks(forward=taps), contextlib.suppress(_StopForward):
             self.module(x)
-        except _StopForward:
-            pass
-        finally:
-            for h in handles:
-                h.remove()
         if self.calls is None:
             self.calls = dict(self._seen)
         missing = [n for n in self.layers if n not in self._outputs]

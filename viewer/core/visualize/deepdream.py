@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from cnn_viewer.core.hooks.taps import Taps
-from cnn_viewer.core.visualize.featurevis import Cancelled, Progress, input_normaliser, to_uint8
+from cnn_viewer.core.visualize.featurevis import Progress, input_normaliser, to_uint8
+from cnn_viewer.models.cancelled import stop_if
 from cnn_viewer.models.zoo.loaded import LoadedModel
 
 
@@ -88,8 +89,7 @@ def deep_dream(
             octave = _resize(base, size)
             x = (octave + _resize(detail, size)).clamp(0, 1)
             for _ in range(steps):
-                if should_stop is not None and should_stop():
-                    raise Cancelled(f"stopped at step {done + 1} of {total}")
+                stop_if(should_stop, f"stopped at step {done + 1} of {total}")
                 jy, jx = (int(v) for v in torch.randint(-4, 5, (2,), generator=gen))
                 shifted = torch.roll(x, (jy, jx), (2, 3)).requires_grad_()
                 value = objective(shifted)

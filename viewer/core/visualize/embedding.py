@@ -11,8 +11,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnn_viewer.core.visualize.featurevis import Cancelled
 from cnn_viewer.core.visualize.scan_data import DataReader, DataSpec
+from cnn_viewer.models.cancelled import stop_if
+from cnn_viewer.models.hooks import hooks
 from cnn_viewer.models.zoo.loaded import LoadedModel
 
 
@@ -37,12 +38,9 @@ class FeatureReader:
 
     def read(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         got = []
-        handle = self.linear.register_forward_pre_hook(lambda _m, inp: got.append(inp[0]))
-        try:
-            with torch.no_grad():
-                logits = self.model.module(x.to(self.model.device))
-        finally:
-            handle.remove()
+        keep = (self.linear, lambda _m, inp: got.append(inp[0]))
+        with hooks(forward_pre=[keep]), torch.no_grad():
+            logits = self.model.module(x.to(self.model.device))
         feats = got[-1].detach().flatten(1).float().cpu().numpy()
         return feats, logits.float().cpu().numpy()
 
@@ -137,8 +135,7 @@ def build_embedding(
         pending.clear()
 
     for i, _, image in reader:
-        if should_stop is not None and should_stop():
-            raise Cancelled(f"stopped after {i} of {total} images")
+        stop_if(should_stop, f"stopped after {i} of {total} images")
         pending.append((i, image))
         if len(pending) == batch:
             run()

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from cnn_viewer.core.hooks.taps import Taps
+from cnn_viewer.models.cancelled import stop_if
 from cnn_viewer.models.zoo.loaded import LoadedModel
 
 KINDS = ("class", "channel", "unit")
@@ -27,10 +28,6 @@ PARAMS = ("fourier", "pixel")
 # moves colours the way natural images vary, which keeps the result from going psychedelic.
 _COLOR_SQRT = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]])
 _COLOR_SQRT = _COLOR_SQRT / _COLOR_SQRT.norm(dim=0).max()
-
-
-class Cancelled(Exception):
-    """The caller asked the job to stop."""
 
 
 @dataclass
@@ -238,8 +235,7 @@ def maximize(
     history = []
     with torch.enable_grad():
         for step in range(1, s.steps + 1):
-            if should_stop is not None and should_stop():
-                raise Cancelled(f"stopped at step {step} of {s.steps}")
+            stop_if(should_stop, f"stopped at step {step} of {s.steps}")
             img = param.image()
             seen = _random_affine(img, s, gen)
             x = norm(seen)

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import torch
 
-from cnn_viewer.core.visualize.featurevis import Cancelled
+from cnn_viewer.models.cancelled import stop_if
 from cnn_viewer.models.zoo.loaded import LoadedModel
 
 # kind: the unit of its values
@@ -94,8 +94,7 @@ def sweep(
     images = [warp(net_image, kind, float(v)) for v in values]
     chunks: list[np.ndarray] = []
     for start in range(0, len(images), batch):
-        if should_stop is not None and should_stop():
-            raise Cancelled(f"stopped after {start} of {len(images)} images")
+        stop_if(should_stop, f"stopped after {start} of {len(images)} images")
         x = torch.cat([model.preprocess.to_tensor(im) for im in images[start : start + batch]])
         with torch.no_grad():
             logits = model.module(x.to(model.device)).float()

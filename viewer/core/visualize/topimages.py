@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from cnn_viewer.core.hooks.taps import Taps
-from cnn_viewer.core.visualize.featurevis import Cancelled
 from cnn_viewer.core.visualize.scan_data import DataReader, DataSpec
+from cnn_viewer.models.cancelled import stop_if
 from cnn_viewer.models.zoo.loaded import LoadedModel
 
 CACHE_VERSION = 1
@@ -208,7 +208,6 @@ def scan(
     best: dict[str, tuple[torch.Tensor, ...]] = {}
     names: dict[int, str] = {}
     total = len(reader)
-    stop = should_stop or (lambda: False)
 
     def run(batch_items: list[tuple[int, np.ndarray]]) -> None:
         x = torch.cat([model.preprocess.to_tensor(im) for _, im in batch_items]).to(model.device)
@@ -220,8 +219,7 @@ def scan(
 
     pending: list[tuple[int, np.ndarray]] = []
     for i, name, image in reader:
-        if stop():
-            raise Cancelled(f"scan stopped after {i} of {total} images")
+        stop_if(should_stop, f"scan stopped after {i} of {total} images")
         names[i] = name
         pending.append((i, model.preprocess.to_network_image(image)))
         if len(pending) == batch:
@@ -233,7 +231,7 @@ def scan(
         run(pending)
     if not names:
         raise ValueError(f"{spec.describe()}: no image could be read")
-    result = _cut_crops(model, layers, fields, best, reader, stop, on_progress)
+    result = _cut_crops(model, layers, fields, best, reader, should_stop, on_progress)
     all_names = [names.get(i, "") for i in range(max(names) + 1)]
     top = TopImages(result, all_names, spec.describe(), cache_file=str(path))
     top.seconds = time.perf_counter() - t0
@@ -296,8 +294,7 @@ def _cut_crops(model, layers, fields, best, reader, stop, on_progress) -> dict[s
     for i, _, image in reader:
         if i not in wanted:
             continue
-        if stop():
-            raise Cancelled("stopped while cutting the crops")
+        stop_if(stop, "stopped while cutting the crops")
         net = model.preprocess.to_network_image(image)
         for name in set(wanted[i]):
             top = out[name]
