@@ -2,16 +2,15 @@
 coloured by class, class-centre distances, and the live input as a moving point.
 
 The live point costs one forward pass per shown result, only while this tab is on
-screen, in its own thread on its own copy of the network; a newer input replaces one
-waiting (nothing queues)."""
+screen, on its own Worker (cnn_viewer.ui.workers.worker) and its own copy of the
+network; a newer input replaces one waiting (nothing queues)."""
 
 from __future__ import annotations
 
-import threading
+import dataclasses
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -24,25 +23,26 @@ from PyQt6.QtWidgets import (
 
 from cnn_viewer.core.visualize.embedding import FeatureReader, build_embedding
 from cnn_viewer.core.visualize.scan_data import default_digits_folder
+from cnn_viewer.models.private_copy import private_copy
 from cnn_viewer.ui.visualize.invariance import COLOURS
-from cnn_viewer.ui.visualize.jobs import work_copy
 from cnn_viewer.ui.visualize.topimages import DataChooser
+from cnn_viewer.ui.workers.worker import Failure, Task, Worker
 
 MAX_TABLE = 20  # classes in the distance table (the most frequent ones)
 
 
 class EmbeddingTab(QWidget):
-    live_ready = pyqtSignal(object, object, object)  # window model, its reader, features
-
     def __init__(self, panel) -> None:
         super().__init__()
         self.panel = panel
         self.embedding = None
         self._reader: FeatureReader | None = None  # on its own copy of the network
         self._reader_of = None  # the window's model that copy was made from
-        self._live_thread: threading.Thread | None = None
+        self.live_job = Worker(self, name="embedding-live")
+        self.live_job.returned.connect(lambda done: self._live_done(*done))
+        self.live_job.errored.connect(self._live_failed)
+        self._live_model = None  # the window's model the running pass is for
         self._pending = None
-        self.live_ready.connect(self._live_done)
         self.data = DataChooser(videos=True)
         self.build_button = QPushButton("Build the embedding")
         self.build_button.clicked.connect(self.run)
@@ -156,39 +156,36 @@ class EmbeddingTab(QWidget):
         self._start_live(result.network_image)
 
     def _start_live(self, image: np.ndarray) -> None:
-        if self._live_thread is not None and self._live_thread.is_alive():
+        if self.live_job.busy:
             self._pending = image  # the newest waits; older ones are dropped
             return
         model = self.panel.model
         reader = self._reader if self._reader_of is model else None
-        self._live_thread = threading.Thread(
-            target=self._project, args=(reader, model, image), name="embedding-live", daemon=True
-        )
-        self._live_thread.start()
+        self._live_model = model
+        self.live_job.start(self._project, reader, model, image)
 
-    def _project(self, reader, model, image) -> None:
+    def _project(self, task: Task, reader, model, image):
         """In the live thread: (the first time) copy the network, then one forward pass."""
-        try:
-            reader = reader or FeatureReader(work_copy(model))
-            feats = reader.read_image(image)
-        except Exception as exc:  # noqa: BLE001 - shown in the tab, never a console
-            feats = exc
-        try:
-            self.live_ready.emit(model, reader, feats)
-        except RuntimeError:
-            pass  # the tab is gone
+        if reader is None:
+            twin = dataclasses.replace(model, module=private_copy(model.module))
+            reader = FeatureReader(twin)
+        return model, reader, reader.read_image(image)
 
     def _live_done(self, model, reader, feats) -> None:
-        pending, self._pending = self._pending, None
-        emb = self.embedding
         if model is self.panel.model:
             self._reader, self._reader_of = reader, model
-            if emb is not None and isinstance(feats, Exception):
-                self.nearest.setText(f"cannot place the input: {feats}")
-            elif emb is not None:
-                self._place(emb, feats)
+            if self.embedding is not None:
+                self._place(self.embedding, feats)
+        self._next_live()
+
+    def _live_failed(self, failure: Failure) -> None:
+        if self._live_model is self.panel.model and self.embedding is not None:
+            self.nearest.setText(f"cannot place the input: {failure.message}")
+        self._next_live()
+
+    def _next_live(self) -> None:
+        pending, self._pending = self._pending, None
         if pending is not None and self.isVisible():
-            self._live_thread = None
             self._start_live(pending)
 
     def _place(self, emb, feats) -> None:
@@ -206,8 +203,4 @@ class EmbeddingTab(QWidget):
 
     def stop_live(self, timeout: float) -> bool:
         self._pending = None
-        t = self._live_thread
-        if t is not None:
-            t.join(timeout)
-            return not t.is_alive()
-        return True
+        return self.live_job.stop(timeout)

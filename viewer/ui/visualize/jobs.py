@@ -1,47 +1,29 @@
 """Running the Visualize panel's jobs off the GUI thread, and showing their images.
 
-A job is a function ``fn(job)`` run in a daemon thread; it reports through ``job.progress``
-and ``job.preview`` and checks ``job.stopped()``. Signals carry the reports to the GUI
-thread. Jobs use their own copy of the network (``work_copy``): the inference thread's
-hooks and theirs never meet on one module.
+A job is a function ``fn(job)`` run on a Worker (cnn_viewer.ui.workers.worker); it
+reports through ``job.progress`` and ``job.preview`` and checks ``job.stopped()``, and
+raises Cancelled when it stops. The reports reach the GUI thread as signals. Jobs use
+their own copy of the network (``private_copy``): the inference thread's hooks and
+theirs never meet on one module.
 """
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import threading
-import traceback
 
 import numpy as np
 from PyQt6.QtCore import QObject, Qt, pyqtSignal
 from PyQt6.QtGui import QImage, QPixmap
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QWidget
 
-from cnn_viewer.core.visualize.featurevis import Cancelled
-from cnn_viewer.models.zoo.loaded import LoadedModel
+from cnn_viewer.ui.workers.worker import Failure, Task, Worker
 
-
-def work_copy(model: LoadedModel) -> LoadedModel:
-    """The same model with its own module (deep copy), for a worker thread.
-
-    The inference thread may have hooks on the module at this moment (its recorder);
-    the copy gets empty hook tables instead of copies of those (the memo hands deepcopy
-    a fresh dict for each), so the engine's hooks never fire in a job's passes."""
-    memo: dict[int, object] = {}
-    for m in model.module.modules():
-        for name, value in vars(m).items():
-            if name.endswith(("hooks", "hooks_with_kwargs", "hooks_always_called")) and isinstance(
-                value, dict
-            ):
-                memo[id(value)] = type(value)()
-    # traces: its own (empty) cache; the original's graphs run the original's weights
-    return dataclasses.replace(model, module=copy.deepcopy(model.module, memo), traces={})
+USER_ERRORS = (ValueError, KeyError, OSError)  # shown as their message, no traceback
 
 
 class Job(QObject):
     """One background job at a time. Signals arrive in the GUI thread; reports of a job
-    that was cancelled or replaced are dropped (each run has its own generation)."""
+    that was replaced are dropped (each run has its own generation)."""
 
     progress = pyqtSignal(int, int, int, str)  # generation, done, total, text
     preview = pyqtSignal(int, object)  # generation, payload (e.g. a uint8 image)
@@ -50,71 +32,63 @@ class Job(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self.generation = 0
         self.name = ""
+        self.worker = Worker(self, name="visualize", expected=USER_ERRORS)
+        w = self.worker
+        w.progress.connect(lambda p: self.progress.emit(w.number, *p))
+        w.posted.connect(lambda _kind, payload: self.preview.emit(w.number, payload))
+        w.returned.connect(lambda result: self.finished.emit(w.number, result))
+        w.cancelled.connect(lambda _exc: self.failed.emit(w.number, ""))
+        w.errored.connect(self._errored)
+
+    @property
+    def generation(self) -> int:
+        return self.worker.number
 
     @property
     def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self.worker.busy
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self.worker.thread
 
     def start(self, name: str, fn) -> bool:
         """Run ``fn(handle)`` in a thread; False (nothing started) while one is running."""
         if self.busy:
             return False
-        self.generation += 1
         self.name = name
-        self._stop = threading.Event()
-        handle = _Handle(self, self.generation, self._stop)
-        self._thread = threading.Thread(target=handle.run, args=(fn,), name=name, daemon=True)
-        self._thread.start()
+        self.worker.start(lambda task: fn(_Handle(task)), name=name)
         return True
 
     def cancel(self) -> None:
-        self._stop.set()
+        self.worker.cancel()
 
     def stop(self, timeout: float) -> bool:
         """Cancel and wait up to ``timeout`` seconds; True when the thread has ended."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return not self.busy
+        return self.worker.stop(timeout)
+
+    def _errored(self, failure: Failure) -> None:
+        message = failure.message
+        if not failure.expected:  # a bug: where it happened, too (all of it is in the log)
+            message = f"{message}\n\n{failure.tail(3)}"
+        self.failed.emit(self.worker.number, message)
 
 
 class _Handle:
     """What a job function sees: report progress and previews, ask whether to stop."""
 
-    def __init__(self, job: Job, generation: int, stop: threading.Event) -> None:
-        self.job, self.generation, self._stop = job, generation, stop
+    def __init__(self, task: Task) -> None:
+        self.task = task
 
     def stopped(self) -> bool:
-        return self._stop.is_set()
+        return self.task.cancelled()
 
     def progress(self, done: int, total: int, text: str = "") -> None:
-        self._emit(self.job.progress, done, total, text)
+        self.task.progress((done, total, text))
 
     def preview(self, payload) -> None:
-        self._emit(self.job.preview, payload)
-
-    def _emit(self, signal, *args) -> None:
-        try:
-            signal.emit(self.generation, *args)
-        except RuntimeError:  # the window (and this QObject) is gone
-            self._stop.set()
-
-    def run(self, fn) -> None:
-        try:
-            result = fn(self)
-        except Cancelled:
-            self._emit(self.job.failed, "")
-        except Exception as exc:  # noqa: BLE001 - any error reaches the panel, not a console
-            message = str(exc) or type(exc).__name__
-            if not isinstance(exc, (ValueError, KeyError, OSError)):
-                message = f"{type(exc).__name__}: {message}\n\n{traceback.format_exc(limit=3)}"
-            self._emit(self.job.failed, message)
-        else:
-            self._emit(self.job.finished, result)
+        self.task.post("preview", payload)
 
 
 class JobBar(QWidget):

@@ -1,12 +1,11 @@
 """Load a model off the GUI thread: fetch weights with progress, build, warm up.
 
-Results come back to the GUI thread as Qt signals; a failed load leaves the
-window with the model it had.
+The load runs on a Worker (cnn_viewer.ui.workers.worker); its results come back to the
+GUI thread as Qt signals; a failed load leaves the window with the model it had.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 from PyQt6.QtCore import QCoreApplication, QObject, pyqtSignal
@@ -14,7 +13,8 @@ from PyQt6.QtCore import QCoreApplication, QObject, pyqtSignal
 from cnn_viewer.core.options import ModelOptions
 from cnn_viewer.models import CheckpointError
 from cnn_viewer.models.zoo.loaded import WeightsUnavailable
-from cnn_viewer.models.zoo.weights_download import DownloadCancelled, prefetch
+from cnn_viewer.models.zoo.weights_download import prefetch
+from cnn_viewer.ui.workers.worker import Failure, Task, Worker
 
 
 class ModelLoader(QObject):
@@ -33,69 +33,64 @@ class ModelLoader(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._label = ""
+        self.worker = Worker(
+            self, name="model-loader", expected=(WeightsUnavailable, CheckpointError)
+        )
+        self.worker.progress.connect(lambda p: self.progress.emit(*p))
+        self.worker.returned.connect(self.loaded.emit)
+        self.worker.cancelled.connect(
+            lambda _exc: self.failed.emit("cancelled", f"loading {self._label} was cancelled")
+        )
+        self.worker.errored.connect(self._errored)
         app = QCoreApplication.instance()
         if app is not None:  # a load must not outlive the event loop (it emits signals)
             app.aboutToQuit.connect(self._stop_for_quit)
 
     @property
     def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self.worker.busy
 
     def cancel(self) -> None:
-        self._cancel.set()
+        self.worker.cancel()
 
     def wait(self, timeout: float) -> bool:
         """Join the loading thread for at most ``timeout`` s; True if none is running.
         A cancelled load stops at its next step (download chunk, build, warm-up)."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(max(0.0, timeout))
-        return not self.busy
+        return self.worker.wait(timeout)
 
     def _stop_for_quit(self) -> None:
-        self.cancel()
-        self.wait(self.QUIT_JOIN_S)
+        self.worker.stop(self.QUIT_JOIN_S)
 
     def start(self, options: ModelOptions, build: Callable[[object], object]) -> None:
-        self._cancel.clear()
-        self._thread = threading.Thread(
-            target=self._run, args=(options, build), name="model-loader", daemon=True
+        self._label = options.checkpoint or options.model
+        self.worker.start(_load, options, build, self._label)
+
+    def _errored(self, failure: Failure) -> None:
+        if isinstance(failure.error, WeightsUnavailable):
+            self.failed.emit("offline", failure.message)
+        elif isinstance(failure.error, CheckpointError):
+            self.failed.emit("checkpoint", failure.message)
+        else:  # any model the user names: report, never crash (traceback in the log)
+            self.failed.emit("error", f"{self._label}: {failure.message}")
+
+
+def _load(task: Task, options: ModelOptions, build: Callable[[object], object], label: str):
+    """In the loader thread: the payload for ``loaded``; raises Cancelled when asked."""
+    stopped = f"loading {label} was cancelled"
+    if options.checkpoint is None and options.model_file is None:
+        task.progress((0, 0, f"fetching weights for {label}"))
+        prefetch(
+            options.model,
+            options.weights,
+            on_progress=lambda d, t: task.progress((d, t, f"downloading {label}")),
+            should_cancel=task.cancelled,
         )
-        self._thread.start()
-
-    def _check_cancel(self) -> None:
-        if self._cancel.is_set():
-            raise DownloadCancelled("cancelled")  # ends the load the same way
-
-    def _run(self, options: ModelOptions, build: Callable[[object], object]) -> None:
-        label = options.checkpoint or options.model
-        try:
-            if options.checkpoint is None and options.model_file is None:
-                self.progress.emit(0, 0, f"fetching weights for {label}")
-                prefetch(
-                    options.model,
-                    options.weights,
-                    on_progress=lambda d, t: self.progress.emit(d, t, f"downloading {label}"),
-                    should_cancel=self._cancel.is_set,
-                )
-            self._check_cancel()
-            self.progress.emit(0, 0, f"loading {label}")
-            model = options.load()
-            self._check_cancel()
-            self.progress.emit(0, 0, f"warming up {label}")
-            payload = build(model)
-        except DownloadCancelled:
-            self.failed.emit("cancelled", f"loading {label} was cancelled")
-        except WeightsUnavailable as exc:
-            self.failed.emit("offline", str(exc))
-        except CheckpointError as exc:
-            self.failed.emit("checkpoint", str(exc))
-        except Exception as exc:  # noqa: BLE001 - any model the user names: report, never crash
-            self.failed.emit("error", f"{label}: {type(exc).__name__}: {exc}")
-        else:
-            if self._cancel.is_set():
-                self.failed.emit("cancelled", f"loading {label} was cancelled")
-            else:
-                self.loaded.emit(payload)
+    task.check(stopped)
+    task.progress((0, 0, f"loading {label}"))
+    model = options.load()
+    task.check(stopped)
+    task.progress((0, 0, f"warming up {label}"))
+    payload = build(model)
+    task.check(stopped)
+    return payload
