@@ -141,7 +141,9 @@ def private_settings(tmp_path_factory, monkeypatch):
 
 def pytest_addoption(parser) -> None:
     parser.addoption(
-        "--run-slow", action="store_true", help="also run tests marked slow (soak, 20x races)"
+        "--run-slow",
+        action="store_true",
+        help="also run tests marked slow (soak, 20x races, the bigger torchvision architectures)",
     )
 
 

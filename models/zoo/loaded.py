@@ -35,10 +35,6 @@ class LoadedModel:
     is_digits: bool = False
     source: str = ""
     notes: list[str] = field(default_factory=list)
-    forward_ms: float | None = None  # one forward pass after warm-up, measured by the engine
-    # traced graphs by (shown layers, Grad-CAM layer), or why tracing was refused;
-    # filled by cnn_viewer.core.engine.engine so engines rebuilt for the same layers reuse them
-    traces: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def input_size(self) -> tuple[int, int]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import warnings
 from pathlib import Path
@@ -262,6 +261,22 @@ def test_model_options_load_passes_everything_through(work):
             "128",
         ]
     )
-    loaded = model_options(args).load()
+    from cnn_viewer.core.options import ModelOptions
+
+    options = model_options(args)
+    assert options == ModelOptions(
+        model="resnet18",
+        weights="default",
+        checkpoint=str(work["ft"]),
+        labels=str(work["labels"]),
+        input_size=(128, 128),
+        channels=None,
+        trust_checkpoint=False,
+        device="auto",
+    )
+    loaded = options.load()
+    assert loaded.name == "resnet18" and str(work["ft"]) in loaded.source
     assert loaded.labels == ["apple", "banana", "cherry"] and loaded.input_size == (128, 128)
-    assert isinstance(args, argparse.Namespace)
+    saved = torch.load(work["ft"], weights_only=True)["state_dict"]
+    assert loaded.module.fc.out_features == 3
+    torch.testing.assert_close(loaded.module.fc.weight, saved["fc.weight"], rtol=0, atol=0)

@@ -57,13 +57,17 @@ from models.mynet import MyNet
 from viewer.names import CLASSES
 net = MyNet().eval()
 net.load_state_dict(torch.load(sys.argv[1], weights_only=True))
-rgb = cv2.cvtColor(cv2.imread(sys.argv[2]), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
-x = (rgb - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
-x = torch.from_numpy(x.transpose(2, 0, 1)).float()[None]
-with torch.no_grad():
-    p = torch.softmax(net(x), 1)[0]
-print(json.dumps([[CLASSES[i], float(p[i])] for i in torch.argsort(p, descending=True)]))
+rows = []
+for image in sys.argv[2:]:
+    rgb = cv2.cvtColor(cv2.imread(image), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
+    x = (rgb - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+    x = torch.from_numpy(x.transpose(2, 0, 1)).float()[None]
+    with torch.no_grad():
+        p = torch.softmax(net(x), 1)[0]
+    rows.append([[CLASSES[i], float(p[i])] for i in torch.argsort(p, descending=True)])
+print(json.dumps(rows))
 """
+IMAGES = ("red.png", "teal.png")
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -87,27 +91,33 @@ def project(tmp_path_factory) -> Path:
     proc = run([sys.executable, "-c", save], root)
     assert proc.returncode == 0, proc.stderr
     rng = np.random.default_rng(5)
-    for name, colour in (("red.png", (40, 40, 220)), ("teal.png", (170, 160, 20))):
+    for name, colour in zip(IMAGES, ((40, 40, 220), (170, 160, 20)), strict=True):
         img = np.full((32, 32, 3), colour, np.uint8)
         cv2.circle(img, tuple(int(v) for v in rng.integers(8, 24, 2)), 6, (250, 250, 250), -1)
         cv2.imwrite(str(root / name), img)
     return root
 
 
+@pytest.fixture(scope="module")
+def reference(project) -> list:
+    """The project's own top classes for each of IMAGES (one run, shared by the tests)."""
+    proc = run([sys.executable, "-c", REFERENCE, "weights.pth", *IMAGES], project)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
 @pytest.mark.parametrize("where", ["outside", "inside"])
-def test_user_project_with_its_own_models_viewer_utils_loads(project, where):
+def test_user_project_with_its_own_models_viewer_utils_loads(project, reference, where):
     cwd = project.parent if where == "outside" else project
     spec = str(project / "net.py") + ":MyNet"
     args = [*CLI, "predict", "--model-file", spec, "--checkpoint", str(project / "weights.pth")]
     args += ["--labels", str(project / "labels.txt"), "--input-size", "32x32", "--top", "4"]
-    images = [str(project / "red.png"), str(project / "teal.png")]
+    images = [str(project / name) for name in IMAGES]
     proc = run([*args, "--json", *images], cwd)
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)
-    for row, image in zip(rows, images, strict=True):
-        ref = run([sys.executable, "-c", REFERENCE, "weights.pth", image], project)
-        assert ref.returncode == 0, ref.stderr
-        expected = json.loads(ref.stdout)
+    assert len(reference) == len(IMAGES) and reference[0] != reference[1]
+    for row, expected in zip(rows, reference, strict=True):
         got = [[t["label"], t["prob"]] for t in row["top"]]
         assert [g[0] for g in got] == [e[0] for e in expected]
         assert np.allclose([g[1] for g in got], [e[1] for e in expected], atol=1e-4)

@@ -12,9 +12,8 @@ import torchvision
 from torch import nn
 
 from cnn_viewer.core.dataflow.frames import Frame
-from cnn_viewer.core.engine.engine import Engine
+from cnn_viewer.core.engine.engine import Engine, FrameSettings
 from cnn_viewer.core.explain.answer import logit_parts, softmax_story
-from cnn_viewer.core.explain.attribution import model_copy
 from cnn_viewer.core.explain.inspect import (
     FiringTracker,
     arithmetic,
@@ -24,6 +23,7 @@ from cnn_viewer.core.explain.inspect import (
     stats,
 )
 from cnn_viewer.core.explain.network_map import NetworkMap
+from cnn_viewer.models.private_copy import private_copy
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,8 @@ def seven(digit_drawer):
 
 
 def run(engine: Engine, image: np.ndarray, layer: str | None):
-    engine.inspect_layer = layer
-    return engine.process(Frame(1, time.perf_counter(), image, "test"))
+    settings = FrameSettings(inspect_layer=layer)
+    return engine.process(Frame(1, time.perf_counter(), image, "test"), settings)
 
 
 @pytest.mark.parametrize("layer", ["conv1", "relu1", "pool1", "relu2", "pool2", "conv3", "pool3"])
@@ -77,7 +77,7 @@ def test_probe_is_off_without_a_layer_and_the_head_input_is_kept(digits_model, s
 def _grad_region(module: nn.Module, x: torch.Tensor, layer: str, y: int, x_: int):
     """Input pixels with a non-zero gradient of the value at (y, x_) of the channel that is
     largest there (a ReLU that is off passes no gradient): (y0, x0, y1, x1)."""
-    twin = model_copy(module)
+    twin = private_copy(module)
     store = {}
     target = dict(twin.named_modules())[layer]
 

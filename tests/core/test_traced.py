@@ -3,6 +3,7 @@ stays eager; the engine's results are the same either way."""
 
 from __future__ import annotations
 
+import copy
 import os
 import textwrap
 import time
@@ -13,7 +14,7 @@ import torch
 from torch import nn
 
 from cnn_viewer.core.dataflow.frames import Frame
-from cnn_viewer.core.engine.engine import Engine
+from cnn_viewer.core.engine.engine import Engine, FrameSettings
 from cnn_viewer.core.engine.traced import TraceRefused, trace_network
 from cnn_viewer.core.explain.saliency import reference_gradcam
 from cnn_viewer.core.hooks.recorder import ActivationRecorder
@@ -179,19 +180,21 @@ def test_engine_inspecting_a_layer_runs_eager_then_traced_again(digits_model, di
     engine = Engine(digits_model, drawing=True)
     engine.process(frame)
     assert engine.traced is not None
-    engine.inspect_layer = "conv2"
-    probe = engine.process(frame).probe
+    probe = engine.process(frame, FrameSettings(inspect_layer="conv2")).probe
     assert probe.layer == "conv2" and probe.output is not None and probe.conv_input is not None
-    engine.inspect_layer = None
-    probe = engine.process(frame).probe
+    probe = engine.process(frame, FrameSettings()).probe
     assert probe.layer is None and probe.head_input is not None
 
 
 def test_a_rebuilt_engine_reuses_the_trace(digits_model):
     first = Engine(digits_model, drawing=True)
     first.warm_up()
-    again = Engine(digits_model, drawing=True, colormap="viridis")
+    again = Engine(digits_model, drawing=True, colormap="viridis", memory=first.memory)
     assert again.traced is first.traced  # no second trace for the same layers
+    # The memory is the engine's, not the model's: a fresh engine traces anew.
+    assert Engine(digits_model, drawing=True).traced is None
+    with pytest.raises(ValueError, match="another network"):
+        Engine(copy.deepcopy(digits_model), memory=first.memory)
 
 
 def test_engine_on_an_untraceable_model_stays_eager_and_says_why(tmp_path):
@@ -230,10 +233,9 @@ def test_inspecting_a_layer_makes_a_short_eager_pass_serial(mobilenet_model, mon
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     engine = Engine(mobilenet_model)
     engine.process(Frame(0, time.perf_counter(), synthetic_images(1)[0], "x"))
-    monkeypatch.setattr(mobilenet_model, "forward_ms", 10.0)
+    engine.memory.forward_ms = 10.0
     engine._set_mode()
-    assert engine.traced is not None and engine.pipelined and engine.pipelined_now
-    engine.inspect_layer = "features.3"
-    assert engine.pipelined and not engine.pipelined_now
-    engine.inspect_layer = None
-    assert engine.pipelined_now
+    plain, inspecting = FrameSettings(), FrameSettings(inspect_layer="features.3")
+    assert engine.traced is not None and engine.pipelined and engine.pipelined_for(plain)
+    assert engine.pipelined and not engine.pipelined_for(inspecting)
+    assert engine.runs_traced(plain) and not engine.runs_traced(inspecting)

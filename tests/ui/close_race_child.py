@@ -90,8 +90,8 @@ def main() -> int:
             win.load_model(ModelOptions(model="resnet18", weights="default"))
             state["reached"] = win.loader.busy
         elif phase == "train":
-            panel = getattr(win, "train_panel", None)
-            if panel is not None and mnist:
+            panel = win.features.train
+            if mnist:
                 panel.data.set_kind("mnist")
                 panel.data.path_edit.setText(mnist)
                 panel.epochs.setValue(50)

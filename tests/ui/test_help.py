@@ -5,8 +5,9 @@ from PyQt6.QtCore import Qt
 from cnn_viewer.ui.window.help_overlay import key_table
 
 
-def test_help_lists_every_action_key_and_closes_on_a_key(window, qtbot):
+def test_help_lists_every_action_key_and_closes_on_a_key(window, qtbot, tmp_path):
     window.add_action("probe", "Probe action", ["Ctrl+Alt+J"], lambda: None, "Extra")
+    plain = window.grab().toImage()
     rows = key_table(window)
     texts = {text: keys for _, text, keys in rows}
     assert texts["Probe action"] == "Ctrl+Alt+J"
@@ -17,7 +18,21 @@ def test_help_lists_every_action_key_and_closes_on_a_key(window, qtbot):
     window.actions_by_name["help"].trigger()
     overlay = window.help_overlay
     assert overlay.isVisible() and "Probe action" in overlay.label.text()
-    window.grab().save("/tmp/help_shot.png")
+    # The overlay is drawn over the window: a screenshot (in tmp_path) shows it.
+    shot = tmp_path / "help_shot.png"
+    assert window.grab().save(str(shot))
+    import cv2
+    import numpy as np
+
+    image = cv2.imread(str(shot))
+    assert image is not None and image.shape[:2] == (plain.height(), plain.width())
+    plain_path = tmp_path / "plain.png"
+    assert plain.save(str(plain_path))
+    diff = np.abs(image.astype(int) - cv2.imread(str(plain_path)).astype(int)).max(axis=2)
+    changed = diff > 30
+    g = overlay.geometry()
+    inside = changed[g.y() : g.y() + g.height(), g.x() : g.x() + g.width()]
+    assert inside.mean() > 0.02 and changed.sum() == inside.sum()  # drawn there, only there
     qtbot.keyClick(overlay, Qt.Key.Key_Escape)
     assert not overlay.isVisible()
     # Menus added by features go before Help, which stays last.

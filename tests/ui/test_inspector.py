@@ -6,11 +6,12 @@ import numpy as np
 import torch
 from PyQt6.QtCore import QPoint, Qt
 
-from cnn_viewer.core.explain.attribution import attribute, model_copy
+from cnn_viewer.core.explain.attribution import attribute
+from cnn_viewer.models.private_copy import private_copy
 
 
 def feature(window):
-    return window.inspect_feature
+    return window.features.inspect
 
 
 def drawn(qtbot, window, digit: int = 7):
@@ -36,7 +37,7 @@ def click_tile(qtbot, window, layer: str, channel: int) -> None:
 
 def recorded(model, x: np.ndarray, layer: str) -> np.ndarray:
     """``layer``'s output for input ``x`` (C x H x W), by a plain forward hook of our own."""
-    twin = model_copy(model.module)
+    twin = private_copy(model.module)
     store = {}
 
     def keep(_m, _i, out) -> None:  # returns None: the output goes on unchanged
@@ -61,7 +62,7 @@ def test_clicking_a_unit_shows_its_numbers(qtbot, window):
     qtbot.waitUntil(lambda: ins.probe is not None and ins.probe.layer == "relu1", timeout=5000)
     ins.render()
     probe = ins.probe
-    expected = recorded(window.model, probe.network_input, "relu1")[2]
+    expected = recorded(window.state.model, probe.network_input, "relu1")[2]
     y, x = ins.position
     assert (y, x) == np.unravel_index(int(expected.argmax()), expected.shape)  # the strongest
     assert ins.value == float(expected[y, x]) > 0
@@ -71,7 +72,7 @@ def test_clicking_a_unit_shows_its_numbers(qtbot, window):
     text = ins.arith_label.text()
     assert "conv1" in text and f"= the value shown: {ins.value:.4f}" in text
     assert "filter of <b>conv1</b>" in ins.filter_title.text()
-    w = window.model.module.conv1.weight[2, 0]
+    w = window.state.model.module.conv1.weight[2, 0]
     assert f"x {w.shape[0]} x {w.shape[1]}" in ins.filter_title.text()
     # The receptive field box is drawn on the input around the position.
     y0, x0, y1, x1 = ins.input_view.box
@@ -94,7 +95,7 @@ def test_keys_step_units_and_layers(qtbot, window):
     window.actions_by_name["next_layer"].trigger()
     layers = window.engine.layers
     assert f.inspector.layer == layers[layers.index("conv2") + 1]
-    assert window.engine.inspect_layer == f.inspector.layer
+    assert window.worker.settings.inspect_layer == f.inspector.layer
     window.actions_by_name["prev_layer"].trigger()
     assert f.inspector.layer == "conv2"
     for name in ("inspector", "answer", "saliency_tab", "next_method", "run_saliency"):
@@ -130,7 +131,7 @@ def test_frozen_frame_gets_the_new_layer_from_a_worker(qtbot, window):
     f.select("pool2", 4)
     qtbot.waitUntil(lambda: f.inspector.probe.layer == "pool2", timeout=5000)
     f.inspector.render()
-    expected = recorded(window.model, f.inspector.probe.network_input, "pool2")[4]
+    expected = recorded(window.state.model, f.inspector.probe.network_input, "pool2")[4]
     y, x = f.inspector.position
     assert f.inspector.value == float(expected[y, x])
 
@@ -142,15 +143,15 @@ def test_saliency_runs_off_the_gui_thread_measures_cost_and_cancels(qtbot, windo
     panel.method_box.setCurrentIndex(panel.method_box.findData("integrated_gradients"))
     panel.target_box.setCurrentIndex(panel.target_box.findData(3))
     window.actions_by_name["run_saliency"].trigger()
-    assert window.frozen  # runs on the frozen frame
+    assert window.state.frozen  # runs on the frozen frame
     qtbot.waitUntil(lambda: panel.last is not None, timeout=10000)
     a = panel.last
     assert (a.method, a.target) == ("integrated_gradients", 3)
     x = torch.from_numpy(window.last_result.probe.network_input)[None]
     from cnn_viewer.core.explain.attribution import baseline_for
 
-    again = attribute(model_copy(window.model.module), x, "integrated_gradients", 3,
-                      baseline=baseline_for(window.model)).raw  # fmt: skip
+    again = attribute(private_copy(window.state.model.module), x, "integrated_gradients", 3,
+                      baseline=baseline_for(window.state.model)).raw  # fmt: skip
     np.testing.assert_allclose(a.raw, again, atol=1e-5)
     assert panel.costs["integrated_gradients"][0] > 0
     assert panel.cost_table.item(6, 1).text() not in ("", "–")
@@ -169,19 +170,24 @@ def test_the_traced_network_runs_while_the_inspector_is_hidden(qtbot, window):
     tab still gets its numbers."""
     drawn(qtbot, window)
     f = feature(window)
-    assert window.engine.traced is not None and window.engine.runs_traced
+    engine = window.engine
+
+    def traced() -> bool:
+        return engine.runs_traced(window.worker.settings)
+
+    assert engine.traced is not None and traced()
     f.select("conv2", 3)
-    assert window.engine.inspect_layer == "conv2" and not window.engine.runs_traced
+    assert window.worker.settings.inspect_layer == "conv2" and not traced()
     qtbot.waitUntil(lambda: f.inspector.probe is not None and f.inspector.probe.layer == "conv2")
     window.actions_by_name["answer"].trigger()
-    assert window.engine.inspect_layer is None and window.engine.runs_traced
+    assert window.worker.settings.inspect_layer is None and traced()
     window.draw_example()
     qtbot.waitUntil(
         lambda: window.last_result.probe is not None and window.last_result.probe.layer is None
     )
     assert window.last_result.probe.head_input is not None  # from the traced pass
     window.actions_by_name["inspector"].trigger()
-    assert window.engine.inspect_layer == "conv2"  # back where it was
+    assert window.worker.settings.inspect_layer == "conv2"  # back where it was
     qtbot.waitUntil(lambda: window.last_result.probe.layer == "conv2")
     window._update_status()  # the timing line says which network ran (twice a second)
     assert window.timing_label.text().endswith("· eager")

@@ -58,13 +58,13 @@ def pick(box, data):
 
 # ---- scale and colours ---------------------------------------------------------------
 def test_scale_and_colours_change_the_mosaics(qtbot, window):
-    controls = window.keep.controls
+    controls = window.features.session.controls
     window.pad.draw_example(3)
     layer = wait_result(qtbot, window, lambda r: r.top).layers[0]
     assert controls.caption.text().startswith("per layer")
     assert layer.value_range is not None
     pick(controls.scale_box, "channel")
-    assert window.norm == "channel" and window.engine.scaler.mode == "channel"
+    assert window.state.norm == "channel" and window.engine.scaler.mode == "channel"
     chan_result = wait_result(qtbot, window, lambda r: r.top and r.layers[0].value_range is None)
     chan = chan_result.layers[0]
     assert not np.array_equal(chan.mosaic, layer.mosaic)
@@ -72,7 +72,7 @@ def test_scale_and_colours_change_the_mosaics(qtbot, window):
     # every non-constant tile now reaches both ends
     assert chan.mosaic[chan.mosaic != GAP].max() == LEVELS
     pick(controls.colour_box, "coolwarm")
-    assert window.colormap == "coolwarm"
+    assert window.state.colormap == "coolwarm"
     div = wait_result(qtbot, window, lambda r: r.top and r.frame_id > chan_result.frame_id).layers[
         0
     ]
@@ -86,7 +86,7 @@ def test_scale_and_colours_change_the_mosaics(qtbot, window):
     pick(controls.scale_box, "fixed")
     controls.limit.setValue(2.0)
     controls.limit.editingFinished.emit()
-    assert window.norm == "fixed:2"
+    assert window.state.norm == "fixed:2"
     fixed = wait_result(qtbot, window, lambda r: r.top and r.layers[0].value_range == (-2.0, 2.0))
     assert all(lv.value_range == (-2.0, 2.0) for lv in fixed.layers)
     assert controls.bar.labels == ("-2", "0", "2")
@@ -97,9 +97,9 @@ def test_scale_and_colours_change_the_mosaics(qtbot, window):
 def test_recording_a_video_source(qtbot, window, video, tmp_path):
     assert window.set_source(str(video))
     wait_result(qtbot, window, lambda r: r.source != "pad" and r.top)
-    rec = window.keep.recording
+    rec = window.features.session.recording
     out = tmp_path / "clip.mp4"
-    assert window.keep.start_recording(out, frames=5)
+    assert window.features.session.start_recording(out, frames=5)
     assert rec.indicator.isVisible() and "REC" in rec.indicator.text()
     assert window.actions_by_name["record"].isChecked()
     with qtbot.waitSignal(rec.stopped, timeout=20000) as signal:
@@ -117,10 +117,10 @@ def test_recording_a_video_source(qtbot, window, video, tmp_path):
 
 def test_closing_the_window_finishes_the_recording(qtbot, window, video, tmp_path):
     window.set_source(str(video))
-    rec = window.keep.recording
+    rec = window.features.session.recording
     rec.target = "layers"
     out = tmp_path / "layers.mp4"
-    assert window.keep.start_recording(out)
+    assert window.features.session.start_recording(out)
     qtbot.waitUntil(lambda: rec.handed >= 3, timeout=15000)
     size = window.splitter.widget(1).size()
     window.close()
@@ -132,19 +132,19 @@ def test_closing_the_window_finishes_the_recording(qtbot, window, video, tmp_pat
 
 
 def test_recording_to_a_bad_place_says_so(window, tmp_path):
-    assert not window.keep.start_recording(tmp_path / "missing" / "x.mp4")
+    assert not window.features.session.start_recording(tmp_path / "missing" / "x.mp4")
     assert "does not exist" in window.last_error
     assert not window.actions_by_name["record"].isChecked()
-    assert not window.keep.recording.indicator.isVisible()
+    assert not window.features.session.recording.indicator.isVisible()
 
 
 # ---- snapshot ----------------------------------------------------------------------
 def test_snapshot_holds_what_the_window_showed(qtbot, window, tmp_path):
-    window.keep.output_folder = tmp_path
+    window.features.session.output_folder = tmp_path
     window.pad.draw_example(7)
     shown = wait_result(qtbot, window, lambda r: r.top and r.top[0][1] == "7")
-    with qtbot.waitSignal(window.keep.snapshots.saved, timeout=10000) as signal:
-        folder = window.keep.snapshot()
+    with qtbot.waitSignal(window.features.session.snapshots.saved, timeout=10000) as signal:
+        folder = window.features.session.snapshot()
     assert folder.parent == tmp_path and folder.name.startswith("snapshot-")
     assert signal.args[0] == str(folder)
     names = set(signal.args[1])
@@ -171,9 +171,9 @@ def test_snapshot_holds_what_the_window_showed(qtbot, window, tmp_path):
 
 
 def test_snapshot_key_and_an_empty_pad(qtbot, window, tmp_path):
-    window.keep.output_folder = tmp_path
+    window.features.session.output_folder = tmp_path
     wait_result(qtbot, window, lambda r: r.empty)  # the empty pad: nothing classified
-    with qtbot.waitSignal(window.keep.snapshots.saved, timeout=10000) as signal:
+    with qtbot.waitSignal(window.features.session.snapshots.saved, timeout=10000) as signal:
         qtbot.keyClick(window, Qt.Key.Key_F12)
     assert set(signal.args[1]) == {"window.png", "result.json"}
     record = json.loads((tmp_path.glob("snapshot-*/result.json").__next__()).read_text())
@@ -203,25 +203,27 @@ def drop(window, *paths):
 
 def test_dropping_files_opens_them(qtbot, window, video, tmp_path):
     drop(window, video)
-    assert window.source_spec == str(video)
+    assert window.state.source == str(video)
     wait_result(qtbot, window, lambda r: r.source != "pad" and r.top)
-    assert window.keep.recent.sources == [str(video.resolve())]
+    assert window.features.session.recent.sources == [str(video.resolve())]
     drop(window, DIGITS_CHECKPOINT)
     qtbot.waitUntil(
-        lambda: window.model_options.checkpoint == str(DIGITS_CHECKPOINT), timeout=20000
+        lambda: window.state.model_options.checkpoint == str(DIGITS_CHECKPOINT), timeout=20000
     )
-    assert window.keep.recent.checkpoints == [str(DIGITS_CHECKPOINT.resolve())]
-    texts = [a.text() for a in window.keep.recent.menu.actions()]
+    assert window.features.session.recent.checkpoints == [str(DIGITS_CHECKPOINT.resolve())]
+    texts = [a.text() for a in window.features.session.recent.menu.actions()]
     assert video.name in texts and DIGITS_CHECKPOINT.name in texts
     notes = tmp_path / "notes.txt"
     notes.write_text("hello")
     drop(window, notes)
     assert "notes.txt is not an image" in window.last_error
-    assert window.source_spec == str(video)  # still running what it had
+    assert window.state.source == str(video)  # still running what it had
 
 
 def test_recent_menu_reopens(qtbot, window, video):
-    window.keep.recent.set([str(video)], [])
-    action = next(a for a in window.keep.recent.menu.actions() if a.text() == video.name)
+    window.features.session.recent.set([str(video)], [])
+    action = next(
+        a for a in window.features.session.recent.menu.actions() if a.text() == video.name
+    )
     action.trigger()
-    assert window.source_spec == str(video)
+    assert window.state.source == str(video)

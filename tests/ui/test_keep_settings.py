@@ -57,30 +57,33 @@ def test_settings_written_by_one_window_are_restored_by_the_next(qtbot, store, i
     cli = ViewerOptions(model=ModelOptions(weights="none"), explicit=frozenset({"weights"}))
     win, _ = open_window(qtbot, cli)
     assert win.set_source(str(image))
-    win.keep.set_scale("channel", "viridis")
-    win.layers = ["conv1", "conv2", "fc2"]
-    win.rebuild_engine()
+    win.features.session.set_scale("channel", "viridis")
+    win.state.layers = ("conv1", "conv2", "fc2")  # observed: a new engine
     win.resize(1100, 760)
     win.splitter.setSizes([330, 430, 330])
     qtbot.wait(50)
     sizes = win.splitter.sizes()
     size = (win.width(), win.height())
     assert size != (1280, 800)  # not the default size
-    win.keep.output_folder = tmp_path / "out"
+    win.features.session.output_folder = tmp_path / "out"
     close(win)
     assert store.is_file()
 
     win2, start = open_window(qtbot, ViewerOptions(model=ModelOptions()))
     assert start.notes == []
-    assert win2.model_options.weights == "none"  # the saved model, not the default one
-    assert win2.source_spec == str(image)
-    assert (win2.norm, win2.colormap) == ("channel", "viridis")
-    assert win2.keep.controls.norm == "channel" and win2.keep.controls.colormap == "viridis"
-    assert win2.layers == ["conv1", "conv2", "fc2"] and win2.engine.layers == win2.layers
+    assert win2.state.model_options.weights == "none"  # the saved model, not the default one
+    assert win2.state.source == str(image)
+    assert (win2.state.norm, win2.state.colormap) == ("channel", "viridis")
+    assert (
+        win2.features.session.controls.norm == "channel"
+        and win2.features.session.controls.colormap == "viridis"
+    )
+    assert win2.state.layers == ("conv1", "conv2", "fc2")
+    assert win2.engine.layers == list(win2.state.layers)
     assert win2.splitter.sizes() == sizes
     assert (win2.width(), win2.height()) == size
-    assert win2.keep.recent.sources == [str(image)]
-    assert win2.keep.output_folder == tmp_path / "out"
+    assert win2.features.session.recent.sources == [str(image)]
+    assert win2.features.session.output_folder == tmp_path / "out"
     qtbot.waitUntil(
         lambda: win2.last_result is not None and bool(win2.last_result.top), timeout=8000
     )
@@ -99,7 +102,7 @@ def test_the_command_line_beats_saved_settings(qtbot, store, image):
         model=ModelOptions(weights="none"), source="pad", explicit=frozenset({"source", "weights"})
     )
     win2, start = open_window(qtbot, cli)
-    assert win2.source_spec == "pad" and win2.model_options.weights == "none"
+    assert win2.state.source == "pad" and win2.state.model_options.weights == "none"
     close(win2)
 
 
@@ -114,9 +117,9 @@ def test_corrupt_settings_fall_back_to_defaults_with_a_message(qtbot, store, ima
         "[recent]\nsources=[1, 2]\n"
     )
     win, start = open_window(qtbot, ViewerOptions(model=ModelOptions()))
-    assert win.source_spec == "pad" and win.model.name == "digits"
-    assert (win.norm, win.colormap) == ("layer", "inferno")
-    assert win.layers is None and win.engine.layers == list(win.model.display_layers)
+    assert win.state.source == "pad" and win.state.model.name == "digits"
+    assert (win.state.norm, win.state.colormap) == ("layer", "inferno")
+    assert win.state.layers is None and win.engine.layers == list(win.state.model.display_layers)
     message = win.statusBar().currentMessage()
     for word in (
         "model",
@@ -129,7 +132,7 @@ def test_corrupt_settings_fall_back_to_defaults_with_a_message(qtbot, store, ima
         "recent files",
     ):
         assert word in message, (word, message)
-    assert start.notes == win.keep.notes
+    assert start.notes == win.features.session.notes
     win.pad.draw_example(2)
     qtbot.waitUntil(lambda: win.last_result is not None and bool(win.last_result.top), timeout=8000)
     close(win)
@@ -148,12 +151,12 @@ def test_an_unreadable_settings_file_and_a_gone_checkpoint(qtbot, store, tmp_pat
     close(win)
     ckpt.unlink()  # the saved model's file is gone
     win2, start = open_window(qtbot, ViewerOptions(model=ModelOptions()))
-    assert win2.model_options.checkpoint is None
+    assert win2.state.model_options.checkpoint is None
     assert any("no longer exists" in n for n in start.notes)
     close(win2)
     store.write_bytes(bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8)))
     win3, start3 = open_window(qtbot, ViewerOptions(model=ModelOptions()))
-    assert win3.model.name == "digits" and win3.source_spec == "pad"
+    assert win3.state.model.name == "digits" and win3.state.source == "pad"
     assert f"the settings file {store} could not be read" in win3.statusBar().currentMessage()
     assert store.with_name(store.name + ".bad").is_file()
     close(win3)
@@ -162,12 +165,15 @@ def test_an_unreadable_settings_file_and_a_gone_checkpoint(qtbot, store, tmp_pat
 def test_reset_settings_starts_fresh(qtbot, store, image):
     win, _ = open_window(qtbot, ViewerOptions(model=ModelOptions()))
     win.set_source(str(image))
-    win.keep.set_scale("fixed", "magma")
+    win.features.session.set_scale("fixed", "magma")
     close(win)
     win2, start = open_window(
         qtbot, ViewerOptions(model=ModelOptions(), reset_settings=True, explicit={"reset_settings"})
     )
-    assert win2.source_spec == "pad" and (win2.norm, win2.colormap) == ("layer", "inferno")
+    assert win2.state.source == "pad" and (win2.state.norm, win2.state.colormap) == (
+        "layer",
+        "inferno",
+    )
     assert "settings reset" in win2.statusBar().currentMessage()
     close(win2)
 
@@ -175,7 +181,7 @@ def test_reset_settings_starts_fresh(qtbot, store, image):
 def test_a_saved_camera_that_is_gone_does_not_block(qtbot, store):
     store.write_text("[General]\nversion=1\n[source]\nspec=camera:7\n")
     win, _ = open_window(qtbot, ViewerOptions(model=ModelOptions()))
-    assert win.source_spec == "camera:7"  # opens; its status says the camera is not there
+    assert win.state.source == "camera:7"  # opens; its status says the camera is not there
     qtbot.waitUntil(lambda: win.source.status().state != "starting", timeout=5000)
     close(win)
 

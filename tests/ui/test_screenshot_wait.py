@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from cnn_viewer.cli.commands import build_parser
 from cnn_viewer.core.options import ModelOptions, ViewerOptions
 from cnn_viewer.ui.screenshot import arm_screenshot
+from cnn_viewer.ui.window.events import WindowEvents
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,11 +51,11 @@ def _fake_window(qtbot, tmp_path):
 
     class Window(QMainWindow):
         source = None
-        source_spec = "pad"
 
         def __init__(self) -> None:
             super().__init__()
-            self.render_listeners: list = []
+            self.state = SimpleNamespace(source="pad")
+            self.events = WindowEvents()
             self.status_text = QLabel()  # the window's status line (empty here)
             self.shown = 0
             self.saved: list[str] = []
@@ -68,8 +70,7 @@ def _fake_window(qtbot, tmp_path):
 
         def show_result(self) -> None:
             self.shown += 1
-            for listener in list(self.render_listeners):
-                listener(None)
+            self.events.rendered.emit(None)
 
     win = Window()
     qtbot.addWidget(win)
@@ -112,7 +113,7 @@ def test_no_result_saves_the_window_and_fails(qtbot, tmp_path, capsys):
     qtbot.wait(500)
     assert app.codes == [1]
     assert win.saved == [str(tmp_path / "s.png")]
-    assert win.render_listeners == []
+    assert len(win.events.rendered) == 0  # disconnected
     err = capsys.readouterr().err
     assert "no result from source 'pad' for 0.3 s (the source is resting)" in err, err
     assert "saved the window as it is" in err and "--wait" in err, err

@@ -10,7 +10,7 @@ def test_selected_unit_is_outlined_in_its_mosaic(qtbot, window):
     window.draw_example()
     qtbot.waitUntil(lambda: window.last_result is not None and bool(window.last_result.layers),
                     timeout=10_000)  # fmt: skip
-    window.inspect_feature.select("relu2", 5)
+    window.features.inspect.select("relu2", 5)
     rows = window.layers_panel.rows
     lv = rows["relu2"].view_data
     th, tw = lv.tile  # 16 channels in 2 rows of 8: channel 5 is row 0, column 5
@@ -24,7 +24,7 @@ def test_selected_unit_is_outlined_in_its_mosaic(qtbot, window):
     colours = {image.pixelColor(x, y).name() for y in range(2, view.height() // 2)}
     assert QColor(HIGHLIGHT).name() in colours
     # Another unit moves the outline; a new result keeps it.
-    window.inspect_feature.select("conv1", 2)
+    window.features.inspect.select("conv1", 2)
     assert rows["relu2"].view.highlight is None and rows["conv1"].view.highlight is not None
     shown = window.shown
     window.draw_example()

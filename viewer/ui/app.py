@@ -159,13 +159,11 @@ def _run_window(app, model, start, options: ViewerOptions, draw) -> int:
             return 1
     code = app.exec()
     window.shutdown()  # also when app.exit() ended it without a close (--screenshot, --frames)
-    if hasattr(window, "keep"):
-        code = code or _record_status(window, options)
-    return code
+    return code or _record_status(window, options)
 
 
 def _record_status(window, options: ViewerOptions) -> int:
-    outcome = window.keep.recording.last_outcome
+    outcome = window.features.session.recording.last_outcome
     if not options.record or outcome is None:
         return 0
     print(outcome.message if outcome.ok else f"cnn-viewer: error: {outcome.message}")

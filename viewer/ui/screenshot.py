@@ -28,7 +28,7 @@ def arm_screenshot(app, window, options: ViewerOptions) -> None:
 
     def after(result) -> None:
         if window.shown >= options.frames:
-            window.render_listeners.remove(after)
+            window.events.rendered.disconnect(after)
             watchdog.stop()
             QTimer.singleShot(50, save_and_quit)  # let the last paint land first
         else:
@@ -44,9 +44,9 @@ def arm_screenshot(app, window, options: ViewerOptions) -> None:
         app.exit(0 if ok else 1)
 
     def gave_up() -> None:
-        window.render_listeners.remove(after)
+        window.events.rendered.disconnect(after)
         ok = window.save_screenshot(options.screenshot)
-        spec = window.source_spec
+        spec = window.state.source
         detail = wait_detail(window)
         saved = (
             f"saved the window as it is to {options.screenshot}"
@@ -63,7 +63,7 @@ def arm_screenshot(app, window, options: ViewerOptions) -> None:
         app.exit(1)
 
     watchdog.timeout.connect(gave_up)
-    window.render_listeners.append(after)
+    window.events.rendered.connect(after)
     watchdog.start()
     window.request_frame()
 

@@ -36,7 +36,7 @@ class LayerView:
 class ProbeData:
     """Raw float32 numbers for the unit inspector and the answer panel (no batch dim)."""
 
-    layer: str | None = None  # the inspected layer (Engine.inspect_layer), if recorded
+    layer: str | None = None  # the inspected layer (FrameSettings.inspect_layer), if recorded
     output: np.ndarray | None = None  # its output: C x H x W, or N for a vector
     conv_input: np.ndarray | None = None  # input of the conv that makes it (C_in x H x W)
     head_input: np.ndarray | None = None  # input of the last linear layer (N,)
@@ -61,8 +61,9 @@ class Result:
     saliency_rgba: np.ndarray | None = None  # the heatmap overlay, H x W x 4 uint8
     empty: bool = False  # nothing to classify (e.g. a blank pad)
     error: str | None = None  # this frame could not be processed; the message says why
-    probe: ProbeData | None = None  # for the inspector (Engine.inspect_layer)
+    probe: ProbeData | None = None  # for the inspector (FrameSettings.inspect_layer)
     done_time: float = 0.0
+    engine_id: int = 0  # the Engine that made it (Engine.id); 0: none
 
     @classmethod
     def blank(cls, frame: Frame, error: str | None = None) -> Result:

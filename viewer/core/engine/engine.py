@@ -1,9 +1,20 @@
 """The engine: one frame in, one finished Result out, in three steps that can run on
 three threads: ``prepare`` (preprocess), ``infer`` (forward with hooks, Grad-CAM's
-gradient), ``finish`` (top-k, heatmap, mosaics). ``process`` runs all three."""
+gradient), ``finish`` (top-k, heatmap, mosaics). ``process`` runs all three.
+
+Nothing writes to a running engine. What the window may change while frames flow (the
+rows on screen, the inspected layer) arrives as ``FrameSettings`` with each frame: the
+worker hands the newest settings to ``prepare``, and the frame carries them through
+``infer`` and ``finish``, so a change made during a forward pass applies from the next
+frame. Anything else (model, layers, saliency, colours) is a new engine; each Result
+names the engine that made it (``Result.engine_id``), so a replaced engine's work is
+dropped. What an engine learns about its model (the forward time, traced graphs) lives
+in its ``EngineMemory``, which a rebuilt engine for the same model takes over.
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from dataclasses import dataclass, field
@@ -38,13 +49,40 @@ TRACES_KEPT = 4  # traced networks kept per model (one per layer set)
 TRACE_MODES = ("auto", "off")
 
 
+@dataclass(frozen=True)
+class FrameSettings:
+    """What the window may change while frames flow; a frame keeps the settings it was
+    prepared with. ``visible``: the layers to build mosaics for (None: all);
+    ``inspect_layer``: the unit inspector's layer (any module name), which runs the
+    eager model with the probe on it, or None."""
+
+    visible: frozenset[str] | None = None
+    inspect_layer: str | None = None
+
+
+@dataclass
+class EngineMemory:
+    """What engines learn about one model, kept across engines rebuilt for it:
+    ``forward_ms`` (one forward pass after warm-up) and the traced graphs by shown
+    layers, Grad-CAM layer and input shape (or why tracing was refused)."""
+
+    module: torch.nn.Module  # the network this memory is about
+    forward_ms: float | None = None
+    traces: dict[tuple, TracedNetwork | str] = field(default_factory=dict)
+
+
+_engine_ids = itertools.count(1)
+
+
 @dataclass
 class Prepared:
-    """A frame turned into the network's input, by the engine that will run it."""
+    """A frame turned into the network's input, by the engine that will run it, with
+    the settings it runs under."""
 
     engine: Engine
     result: Result  # filled in along the way; final when empty or error
     x: torch.Tensor | None = None
+    settings: FrameSettings = field(default_factory=FrameSettings)
 
 
 @dataclass
@@ -53,6 +91,7 @@ class Raw:
 
     engine: Engine
     result: Result
+    settings: FrameSettings = field(default_factory=FrameSettings)
     logits: torch.Tensor | None = None
     outputs: dict[str, torch.Tensor] = field(default_factory=dict)
     cam: torch.Tensor | None = None  # raw Grad-CAM map (h x w), not yet resized
@@ -79,7 +118,8 @@ class Engine:
     """Runs one model on frames. Each step is called by one thread at a time.
 
     ``drawing``: frames are drawings (MNIST-style centring); an empty drawing gives
-    an empty Result instead of a guess.
+    an empty Result instead of a guess. ``memory``: an earlier engine's memory of the
+    same model (its forward time and traces), else a fresh one.
     """
 
     def __init__(
@@ -92,13 +132,18 @@ class Engine:
         norm: str = "layer",
         colormap: str = "inferno",
         trace: str | None = None,
+        memory: EngineMemory | None = None,
     ) -> None:
         if saliency not in SALIENCY_METHODS:
             raise ValueError(f"saliency {saliency!r}: choose one of {SALIENCY_METHODS}")
         trace = trace or default_trace()
         if trace not in TRACE_MODES:
             raise ValueError(f"trace {trace!r}: choose one of {TRACE_MODES}")
+        if memory is not None and memory.module is not model.module:
+            raise ValueError("memory: that EngineMemory is about another network")
+        self.id = next(_engine_ids)  # names this engine in its Results
         self.model = model
+        self.memory = memory or EngineMemory(model.module)
         self.layers = list(model.display_layers if layers is None else layers)
         self.types = {n: type(m).__name__ for n, m in resolve(model.module, self.layers).items()}
         self.saliency = saliency if model.cam_layer else "none"
@@ -112,7 +157,7 @@ class Engine:
         self.heat = heat_lut()
         cam_layer = model.cam_layer if self.saliency == "gradcam" else None
         self.recorder = ActivationRecorder(model.module, self.layers, cam_layer)
-        # The traced network (built on the first frame, kept on the model for engines
+        # The traced network (built on the first frame, kept in the memory for engines
         # with the same layers), or why the engine runs the eager model.
         self.trace = trace
         self.traced: TracedNetwork | None = None
@@ -120,16 +165,11 @@ class Engine:
         # A trace holds the shapes it saw: the input size is part of its key.
         self._trace_key = (tuple(self.layers), cam_layer, model.input_size, model.channels)
         if trace == "auto":
-            self._take_trace(model.traces.get(self._trace_key))
+            self._take_trace(self.memory.traces.get(self._trace_key))
         # Set from the model's forward time, measured by warm_up (of this engine or an
         # earlier one for the same model, so a rebuilt engine keeps the mode).
         self._set_mode()
-        # Layers whose mosaics to build (the rows on screen); None: all. Set from any
-        # thread; read once per result.
-        self.visible: frozenset[str] | None = None
         self.device = model.device
-        # The unit inspector's layer (any module name, or None); set from the GUI thread.
-        self.inspect_layer: str | None = None
         self.probe = UnitProbe(model)
 
     def network_image(self, image: np.ndarray) -> np.ndarray | None:
@@ -147,28 +187,28 @@ class Engine:
         for i in range(runs):
             result = self.process(Frame(-1 - i, time.perf_counter(), dummy, "warm-up"))
             forward_ms.append(result.timings_ms.get("forward", 0.0))
-        self.model.forward_ms = min(forward_ms)
+        self.memory.forward_ms = min(forward_ms)
         self.scaler.reset()  # a 'fixed' scale starts from real frames
         self._set_mode()
 
     def _set_mode(self) -> None:
-        ms = self.model.forward_ms
+        ms = self.memory.forward_ms
         self.pipelined = _should_pipeline(ms, self.traced is not None)
         self.prefetch = self.pipelined and ms is not None and ms < PREFETCH_MAX_FORWARD_MS
 
-    @property
-    def pipelined_now(self) -> bool:
-        """The worker mode for the next frame. While a layer is inspected the eager model
-        runs, and an eager pass only pipelines when it is long (it holds the GIL)."""
-        if self.traced is None or self.runs_traced:
+    def pipelined_for(self, settings: FrameSettings) -> bool:
+        """The worker mode for a frame with these settings. While a layer is inspected
+        the eager model runs, and an eager pass only pipelines when it is long (it holds
+        the GIL)."""
+        if self.traced is None or self.runs_traced(settings):
             return self.pipelined
-        return _should_pipeline(self.model.forward_ms)
+        return _should_pipeline(self.memory.forward_ms)
 
     # ---- the traced network ------------------------------------------------------------
-    @property
-    def runs_traced(self) -> bool:
-        """True while frames go through the traced network (no layer is being inspected)."""
-        return self.traced is not None and self.inspect_layer is None
+    def runs_traced(self, settings: FrameSettings) -> bool:
+        """True when a frame with these settings goes through the traced network (no
+        layer is being inspected)."""
+        return self.traced is not None and settings.inspect_layer is None
 
     def _take_trace(self, built: TracedNetwork | str | None) -> None:
         if isinstance(built, TracedNetwork):
@@ -178,7 +218,7 @@ class Engine:
 
     def _build_trace(self, x: torch.Tensor) -> None:
         """Trace the model on this input (once per model and layer set); eager on refusal."""
-        net_map = self.probe.arm(self.inspect_layer).map
+        net_map = self.probe.arm(None).map
         head = net_map.head() if net_map is not None else None  # the Answer tab's input
         try:
             built: TracedNetwork | str = trace_network(
@@ -187,22 +227,28 @@ class Engine:
             )  # fmt: skip
         except TraceRefused as exc:
             built = f"runs the eager model: {exc}"
-        traces = self.model.traces
+        traces = self.memory.traces
         traces[self._trace_key] = built
         for stale in list(traces)[:-TRACES_KEPT]:  # layer sets chosen long ago
             del traces[stale]
         self._take_trace(built)
         self._set_mode()
 
-    def process(self, frame: Frame) -> Result:
+    def process(self, frame: Frame, settings: FrameSettings | None = None) -> Result:
         """All three steps in the calling thread."""
-        return self.finish(self.infer(self.prepare(frame)))
+        return self.finish(self.infer(self.prepare(frame, settings)))
+
+    def blank(self, frame: Frame, error: str | None = None) -> Result:
+        """A Result of this engine for ``frame`` with nothing computed yet (or an error)."""
+        result = Result.blank(frame, error)
+        result.engine_id = self.id
+        return result
 
     # ---- the three steps ---------------------------------------------------------------
-    def prepare(self, frame: Frame) -> Prepared:
+    def prepare(self, frame: Frame, settings: FrameSettings | None = None) -> Prepared:
         t0 = time.perf_counter()
-        result = Result.blank(frame)
-        prepared = Prepared(self, result)
+        result = self.blank(frame)
+        prepared = Prepared(self, result, settings=settings or FrameSettings())
         try:
             net_image = self.network_image(frame.image)
         except InputError as exc:
@@ -217,18 +263,18 @@ class Engine:
         return prepared
 
     def infer(self, prepared: Prepared) -> Raw:
-        raw = Raw(self, prepared.result)
+        raw = Raw(self, prepared.result, settings=prepared.settings)
         if prepared.x is None:
             return raw
         if self.traced is None and not self.trace_note:
             self._build_trace(prepared.x)
         # The inspector's probe hooks a layer of its choice: the eager model does that.
-        if self.runs_traced:
+        if self.runs_traced(prepared.settings):
             return self._infer_traced(raw, prepared.x)
         t1 = time.perf_counter()
         cam = self.saliency == "gradcam"
         rec = self.recorder
-        probe = self.probe.arm(self.inspect_layer)
+        probe = self.probe.arm(prepared.settings.inspect_layer)
         with rec, probe, torch.enable_grad() if cam else torch.inference_mode():
             logits = self.model.module(prepared.x)
         synchronize(self.device)
@@ -248,7 +294,7 @@ class Engine:
         """The traced forward pass and nothing else: each torch call lets go of the GIL,
         and getting it back waits for the finishing thread, so the logits, Grad-CAM's
         gradient and the probe's copies are left to ``finish``, beside the next pass."""
-        assert self.traced is not None  # runs_traced
+        assert self.traced is not None  # runs_traced(settings)
         self.probe.arm(None)  # maps the network once, for the Answer tab's numbers
         t1 = time.perf_counter()
         raw.traced, raw.x = self.traced.run(x), x
@@ -292,16 +338,17 @@ class Engine:
                 result.saliency_rgba = colorize(heat, self.heat)
                 result.timings_ms["saliency"] += (time.perf_counter() - t0) * 1000
             t1 = time.perf_counter()
-            result.layers = self._mosaics(raw.outputs)
+            result.layers = self._mosaics(raw.outputs, raw.settings.visible)
             result.timings_ms["mosaics"] = (time.perf_counter() - t1) * 1000
         result.done_time = time.perf_counter()
         if result.timings_ms:
             result.timings_ms["total"] = sum(result.timings_ms.values())
         return result
 
-    def _mosaics(self, outputs: dict[str, torch.Tensor]) -> list[LayerView]:
+    def _mosaics(
+        self, outputs: dict[str, torch.Tensor], visible: frozenset[str] | None
+    ) -> list[LayerView]:
         views = []
-        visible = self.visible
         for name in self.layers:
             act = outputs.get(name)
             if act is None or (visible is not None and name not in visible):

@@ -15,10 +15,16 @@ Two ways to run, chosen per engine (``Engine.pipelined``, measured at warm-up):
   that to the latency, so the forward thread prepares it just before its pass.
 Each stage hands over only its newest item; a slow stage drops stale work instead of
 building lag.
+
+The worker is told things, never written into: ``set_engine`` (a new model, layers or
+saliency), ``set_settings`` (the rows on screen, the inspected layer; each frame takes
+the newest when it is prepared). A result from a replaced engine is dropped here (and
+the window checks ``Result.engine_id`` once more, for one already on its way).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -29,9 +35,11 @@ import torch
 
 from cnn_viewer.core.dataflow.frames import Frame, Result
 from cnn_viewer.core.dataflow.slot import LatestSlot
-from cnn_viewer.core.engine.engine import SALIENCY_METHODS, Engine, Prepared, Raw
+from cnn_viewer.core.engine.engine import SALIENCY_METHODS, Engine, FrameSettings, Prepared, Raw
 
-__all__ = ["SALIENCY_METHODS", "Engine", "InferenceWorker", "default_threads"]
+__all__ = ["SALIENCY_METHODS", "Engine", "FrameSettings", "InferenceWorker", "default_threads"]
+
+log = logging.getLogger(__name__)
 
 
 def default_threads() -> int:
@@ -42,10 +50,13 @@ def default_threads() -> int:
 class InferenceWorker:
     """Takes the newest Frame from ``frames``, puts its Result into ``results``.
 
-    Swap the engine with ``set_engine`` (any thread); work prepared by an older engine
-    is dropped. ``stop()`` then ``join()`` ends the threads. ``on_result`` is called
-    (in a worker thread) after each Result is put, as a wake-up; it must not do heavy
-    work. Errors are reported per frame (Result.error) and the next frame goes on.
+    Swap the engine with ``set_engine`` and the per-frame settings with
+    ``set_settings`` (any thread); work of an older engine is dropped. ``stop()`` then
+    ``join()`` ends the threads. ``on_result`` is called (in a worker thread) after each
+    Result is put, as a wake-up; it must not do heavy work. Errors in a frame are
+    reported in its Result (Result.error) and the next frame goes on; a bug in the
+    worker's own loop goes to ``on_error(text)`` (a worker thread; the traceback is
+    logged) and the loop goes on.
     """
 
     def __init__(
@@ -55,13 +66,16 @@ class InferenceWorker:
         results: LatestSlot[Result],
         threads: int | None = None,
         on_result: Callable[[], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
     ) -> None:
         self._engine = engine
+        self._settings = FrameSettings()
         self._lock = threading.Lock()
         self.frames = frames
         self.results = results
         self.threads = threads or default_threads()
         self.on_result = on_result
+        self.on_error = on_error
         self.raw: LatestSlot[Raw] = LatestSlot()
         self.prepared: LatestSlot[Prepared] = LatestSlot()  # prefetched by the finisher
         self.processed = 0
@@ -90,6 +104,16 @@ class InferenceWorker:
         with self._lock:
             return self._engine
 
+    def set_settings(self, settings: FrameSettings) -> None:
+        """Settings for every frame prepared from now on (frames in flight keep theirs)."""
+        with self._lock:
+            self._settings = settings
+
+    @property
+    def settings(self) -> FrameSettings:
+        with self._lock:
+            return self._settings
+
     def stop(self) -> None:
         self._stop.set()
         for slot in (self.frames, self.raw):
@@ -111,8 +135,10 @@ class InferenceWorker:
             while not self._stop.is_set():
                 try:
                     step()
-                except Exception:  # noqa: BLE001 - a bug in a step must not kill the worker
-                    traceback.print_exc()
+                except Exception as exc:  # noqa: BLE001 - a bug in a step must not kill the worker
+                    log.error("inference worker: %s", traceback.format_exc())
+                    if self.on_error is not None:
+                        self.on_error(f"inference worker: {_describe(exc)}")
 
         return run
 
@@ -125,31 +151,34 @@ class InferenceWorker:
         if frame is None or self._stop.is_set():
             return
         engine = self.engine  # read after the wait: set_engine may have run meanwhile
-        if not engine.pipelined_now:
+        settings = self.settings
+        if not engine.pipelined_for(settings):
             try:
-                result = engine.process(frame)
+                result = engine.process(frame, settings)
             except Exception as exc:  # noqa: BLE001 - reported in the Result, never raised
-                result = Result.blank(frame, error=_describe(exc))
+                result = engine.blank(frame, error=_describe(exc))
             self._publish(result)
             return
-        self._infer(_prepare(engine, frame))
+        self._infer(_prepare(engine, frame, settings))
 
     def _infer(self, prepared: Prepared) -> None:
         try:
             raw = prepared.engine.infer(prepared)
         except Exception as exc:  # noqa: BLE001 - reported in the Result, never raised
-            raw = Raw(prepared.engine, prepared.result)
+            raw = Raw(prepared.engine, prepared.result, settings=prepared.settings)
             raw.result.error = _describe(exc)
         self.raw.put(raw)
 
     def _prefetch(self) -> None:
         """Prepare the waiting frame for the forward thread (short forward passes)."""
-        engine = self.engine
-        if not (engine.prefetch and engine.pipelined_now) or self.prepared.peek() is not None:
+        engine, settings = self.engine, self.settings
+        if not (engine.prefetch and engine.pipelined_for(settings)):
+            return
+        if self.prepared.peek() is not None:
             return
         frame = self.frames.take_nowait()
         if frame is not None:
-            self.prepared.put(_prepare(engine, frame))
+            self.prepared.put(_prepare(engine, frame, settings))
             self.frames.wake()
 
     def _finish_step(self) -> None:
@@ -166,16 +195,18 @@ class InferenceWorker:
 
     def _publish(self, result: Result) -> None:
         self.processed += 1
+        if result.engine_id != self.engine.id:
+            return  # made by an engine replaced meanwhile: its model or layers are gone
         self.results.put(result)
         if self.on_result is not None:
             self.on_result()
 
 
-def _prepare(engine: Engine, frame: Frame) -> Prepared:
+def _prepare(engine: Engine, frame: Frame, settings: FrameSettings) -> Prepared:
     try:
-        return engine.prepare(frame)
+        return engine.prepare(frame, settings)
     except Exception as exc:  # noqa: BLE001 - reported in the Result, never raised
-        return Prepared(engine, Result.blank(frame, error=_describe(exc)))
+        return Prepared(engine, engine.blank(frame, error=_describe(exc)), settings=settings)
 
 
 def _describe(exc: Exception) -> str:

@@ -47,7 +47,7 @@ def run_rendered(model: LoadedModel, engine: Engine, source_spec: str, frames: i
 
     loop = QEventLoop()
     probe = InputProbe()
-    win.render_listeners.append(after)
+    win.events.rendered.connect(after)
     if source_spec == "pad":
         win.attach_source(None, "pad", "pad")
         pen = _PenStrokes(win)

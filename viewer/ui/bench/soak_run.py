@@ -50,6 +50,6 @@ def run_soak(
         results_per_s=round(shown / elapsed, 1) if elapsed else 0.0,
         dropped_frames=window.frames.dropped,
         source=window.source.name if window.source is not None else "pad",
-        model=window.model.name,
+        model=window.state.model.name,
     )
     return summary

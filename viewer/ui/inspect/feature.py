@@ -31,10 +31,10 @@ class InspectFeature(QObject):
         window.add_tab("Saliency", self.saliency)
         window.layers_panel.unit_clicked.connect(lambda layer, ch: self.select(layer, ch))
         self.answer.unit_requested.connect(self.select)
-        window.result_listeners.append(self.on_result)
-        window.model_listeners.append(self.on_model)
+        window.events.result_shown.connect(self.on_result)
+        window.events.engine_changed.connect(self.on_model)
         window.side_tabs.currentChanged.connect(self._tab_changed)
-        window.shutdown_listeners.append(lambda _timeout: self.stop())
+        window.events.shutdown.connect(lambda _timeout: self.stop())
         add = window.add_action
         keys = [
             ("inspector", "Show the unit inspector", ["I"], self.show_inspector),
@@ -64,11 +64,11 @@ class InspectFeature(QObject):
         self.inspector.layer_type = win.engine.types.get(layer, "")
         self.inspector.set_unit(layer, channel, pos)
         win.layers_panel.select(layer, channel)
-        win.engine.inspect_layer = layer
+        win.state.inspected = (layer, channel)  # observed: the engine records it next frame
         self.show_inspector()
         result = win.last_result
         if result is not None and (result.probe is None or result.probe.layer != layer):
-            if win.frozen or win.source is not None:
+            if win.state.frozen or win.source is not None:
                 self._probe_frozen(layer)
             else:
                 win.request_frame()
@@ -111,12 +111,7 @@ class InspectFeature(QObject):
         current = self.window.side_tabs.currentWidget()
         # The probe of a chosen layer needs the eager model; while the inspector is
         # hidden the engine may run its faster traced network (cnn_viewer.core.engine.traced).
-        engine = self.window.engine
-        wanted = self.inspector.layer if current is self.inspector else None
-        if engine.inspect_layer != wanted:
-            engine.inspect_layer = wanted
-            if wanted is not None:
-                self.window.request_frame()
+        self.window.state.inspecting = current is self.inspector
         if current is self.inspector:
             self.inspector.render()
         elif current is self.answer:
@@ -136,7 +131,7 @@ class InspectFeature(QObject):
             return
         self.inspector.show_probe(probe, result.network_image, net_map)
         self.answer.show_answer(
-            result.logits, probe.head_input, self._head(net_map), self.window.model.labels
+            result.logits, probe.head_input, self._head(net_map), self.window.state.model.labels
         )
 
     def on_model(self, model) -> None:
@@ -147,14 +142,12 @@ class InspectFeature(QObject):
         if layer is not None and layer not in names:
             self.inspector.layer = None
             self.inspector.probe = None
-            layer = None
-        shown = self.window.side_tabs.currentWidget() is self.inspector
-        self.window.engine.inspect_layer = layer if shown else None
+            self.window.state.inspected = None
         self.saliency.on_model(model)
 
     def _probe_frozen(self, layer: str) -> None:
         """Record ``layer`` for the shown frame on a private copy of the network."""
-        result, model = self.window.last_result, self.window.model
+        result, model = self.window.last_result, self.window.state.model
         if result is None or result.probe is None or result.probe.network_input is None:
             return
         x = torch.from_numpy(result.probe.network_input)[None].to(model.device)
@@ -169,7 +162,11 @@ class InspectFeature(QObject):
 
     def _frozen_probe(self, number: int, payload) -> None:
         probe, net_map, model = payload
-        if number != self.frozen_job.number or model is not self.window.model or probe is None:
+        if (
+            number != self.frozen_job.number
+            or model is not self.window.state.model
+            or probe is None
+        ):
             return
         self.inspector.show_probe(probe, self._frozen_image, net_map)
         self.inspector.render()
@@ -185,6 +182,4 @@ class InspectFeature(QObject):
 
 
 def install(window) -> InspectFeature:
-    feature = InspectFeature(window)
-    window.inspect_feature = feature
-    return feature
+    return InspectFeature(window)

@@ -23,7 +23,8 @@ from PyQt6.QtWidgets import (
 )
 
 from cnn_viewer.core.display.colormaps import colorize, heat_lut
-from cnn_viewer.core.explain.attribution import BATCH, METHODS, attribute, baseline_for, model_copy
+from cnn_viewer.core.explain.attribution import BATCH, METHODS, attribute, baseline_for
+from cnn_viewer.models.private_copy import private_copy
 from cnn_viewer.ui.widgets.pixel_view import PixelView
 from cnn_viewer.ui.workers.background_job import BackgroundJob
 
@@ -39,7 +40,7 @@ class ModelCopies:
     def get(self, module: torch.nn.Module) -> torch.nn.Module:
         with self._lock:
             if self._key is not module:
-                self._key, self._copy = module, model_copy(module)
+                self._key, self._copy = module, private_copy(module)
             return self._copy
 
     def drop(self) -> None:
@@ -118,7 +119,7 @@ class SaliencyPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
-        self.on_model(window.model)
+        self.on_model(window.state.model)
 
     # ---- model and choices -------------------------------------------------------------
     def on_model(self, model) -> None:
@@ -157,11 +158,11 @@ class SaliencyPanel(QWidget):
         if result is None or result.probe is None or result.probe.network_input is None:
             win.statusBar().showMessage("no frame to explain yet: draw or open an image", 4000)
             return False
-        if not win.frozen:
+        if not win.state.frozen:
             win.set_frozen(True)
             win.statusBar().showMessage("frozen for the saliency map; Space resumes", 4000)
         methods = methods or [self.method_box.currentData()]
-        model = win.model
+        model = win.state.model
         chosen = self.target_box.currentData()
         target = int(result.logits.argmax()) if chosen in (None, -1) else int(chosen)
         layer = self.layer_box.currentData() or model.cam_layer
@@ -221,7 +222,7 @@ class SaliencyPanel(QWidget):
             return
         self._end()
         net_image, labels, model = self._input
-        if model is not self.window_.model:
+        if model is not self.window_.state.model:
             return  # the model changed while this ran
         for a in results:
             self.costs[a.method] = (a.seconds * 1000, a.passes)

@@ -39,7 +39,7 @@ def open_path(window, path: str | Path) -> str:
         return "missing"
     kind = classify(path)
     if kind == "checkpoint":
-        options = window.model_options
+        options = window.state.model_options
         window.load_model(
             ModelOptions(model=options.model, checkpoint=str(path), device=options.device)
         )

@@ -26,7 +26,7 @@ def default_output_folder() -> Path:
 
 
 class Keep:
-    """The feature's state on a window (``window.keep``)."""
+    """The feature's state on a window (``window.features.session``)."""
 
     def __init__(self, window) -> None:
         self.window = window
@@ -35,10 +35,10 @@ class Keep:
         self.output_folder = default_output_folder()
         self.notes: list[str] = []  # what start-up reset, as shown in the status bar
         self.closed = False
-        self._seen = (window.source_spec, window.model_options.checkpoint)
+        self._seen = (window.state.source, window.state.model_options.checkpoint)
 
         self.controls = FeatureMapControls()
-        self.controls.set_state(window.norm, window.colormap)
+        self.controls.set_state(window.state.norm, window.state.colormap)
         self.controls.changed.connect(self.set_scale)
         _insert_above_layers(window, self.controls)
 
@@ -53,27 +53,26 @@ class Keep:
         self.recent = Recent(window)
         _quit_last(window)
         self.drops = DropFilter(window)
-        window.shutdown_listeners.append(lambda _timeout: self.on_close())
-        window.model_listeners.append(self._model_changed)
-        window.result_listeners.append(self._result_shown)
+        window.events.shutdown.connect(lambda _timeout: self.on_close())
+        window.events.engine_changed.connect(self._model_changed)
+        window.events.result_shown.connect(self._result_shown)
 
     # ---- feature maps ------------------------------------------------------------------
     def set_scale(self, norm: str, colormap: str) -> None:
         """Normalisation (mosaic.parse_norm) and colormap for every engine from now on."""
         win = self.window
-        if (norm, colormap) == (win.norm, win.colormap):
+        if (norm, colormap) == (win.state.norm, win.state.colormap):
             return
-        win.norm, win.colormap = norm, colormap
+        win.state.norm, win.state.colormap = norm, colormap  # observed: a new engine
         self.controls.set_state(norm, colormap)
-        win.rebuild_engine()
 
     def _result_shown(self, result) -> None:
         self.controls.show_ranges(result.layers)
 
     def _model_changed(self, _model) -> None:
         win = self.window
-        self.controls.set_state(win.norm, win.colormap)
-        spec, checkpoint = win.source_spec, win.model_options.checkpoint
+        self.controls.set_state(win.state.norm, win.state.colormap)
+        spec, checkpoint = win.state.source, win.state.model_options.checkpoint
         if spec != self._seen[0]:
             self.recent.add_source(spec)
         if checkpoint and checkpoint != self._seen[1]:
@@ -159,5 +158,5 @@ def _quit_last(window) -> None:
         menu.addAction(quit_action)
 
 
-def install(window) -> None:
-    window.keep = Keep(window)
+def install(window) -> Keep:
+    return Keep(window)

@@ -64,7 +64,7 @@ class RecordControl(QObject):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
         # Every rendered result, empty pads and errors included.
-        window.render_listeners.append(lambda result: self.capture())
+        window.events.rendered.connect(lambda result: self.capture())
 
     @property
     def recording(self) -> bool:

@@ -237,19 +237,19 @@ def absolute_source(spec: str) -> str:
 def save(window, store: QSettings, keep) -> None:
     """Write the window's state (GUI thread). ``keep``: the feature's recent lists."""
     store.setValue("version", VERSION)
-    model = safe_model(window.model_options)
+    model = safe_model(window.state.model_options)
     if model is None:
         store.remove("model/options")
     else:
         store.setValue("model/options", json.dumps(model))
-    store.setValue("source/spec", absolute_source(window.source_spec))
-    store.setValue("view/norm", window.norm)
-    store.setValue("view/colormap", window.colormap)
+    store.setValue("source/spec", absolute_source(window.state.source))
+    store.setValue("view/norm", window.state.norm)
+    store.setValue("view/colormap", window.state.colormap)
     layers = keep.saved_layers
-    if window.layers is None:
-        layers.pop(window.model.name, None)
+    if window.state.layers is None:
+        layers.pop(window.state.model.name, None)
     else:
-        layers[window.model.name] = list(window.layers)
+        layers[window.state.model.name] = list(window.state.layers)
     store.setValue("layers/by_model", json.dumps(layers))
     store.setValue("window/geometry", window.saveGeometry())
     store.setValue("window/state", window.saveState())

@@ -1,18 +1,19 @@
 """Snapshot: the window, each shown layer and the result, into one timestamped folder.
 
 The window is grabbed in the GUI thread (a QImage, safe to save from another thread);
-encoding the PNGs and the JSON runs on a short-lived thread, joined on close.
+encoding the PNGs and the JSON runs on a Worker (cnn_viewer.ui.workers.worker), joined
+on close. Every snapshot's outcome is reported, not only the newest one's.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict
 from pathlib import Path
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from cnn_viewer.core.output.snapshot import SnapshotError, describe, new_folder, write_snapshot
+from cnn_viewer.ui.workers.worker import Task, Worker
 
 
 class SnapshotControl(QObject):
@@ -23,7 +24,9 @@ class SnapshotControl(QObject):
         super().__init__(window)
         self.window = window
         self.folder_of = folder_of  # () -> the base folder for snapshots
-        self.thread: threading.Thread | None = None
+        self.writer = Worker(self, name="snapshot", expected=(SnapshotError,), latest_only=False)
+        self.writer.returned.connect(lambda done: self.saved.emit(*done))
+        self.writer.errored.connect(lambda failure: self.failed.emit(failure.message))
         self.saved.connect(self._saved)
         self.failed.connect(self._failed)
 
@@ -41,35 +44,31 @@ class SnapshotControl(QObject):
             return None
         record = describe(
             result,
-            model={"name": win.model.name, "options": asdict(win.model_options)},
-            source=win.source_spec,
+            model={"name": win.state.model.name, "options": asdict(win.state.model_options)},
+            source=win.state.source,
             device=win.device_name,
-            norm=win.norm,
-            colormap=win.colormap,
+            norm=win.state.norm,
+            colormap=win.state.colormap,
             saliency=win.engine.saliency,
         )
         image = win.grab().toImage()  # GUI thread; QImage may be saved from any thread
-
-        def work() -> None:
-            try:
-                files = write_snapshot(folder, record, result, lambda p: image.save(str(p)))
-            except SnapshotError as exc:
-                self.failed.emit(str(exc))
-                return
-            self.saved.emit(str(folder), [f.name for f in files])
-
-        self.join()
-        self.thread = threading.Thread(target=work, name="snapshot", daemon=True)
-        self.thread.start()
+        self.join()  # one snapshot at a time
+        self.writer.start(_write, folder, record, result, image)
         win.statusBar().showMessage(f"saving snapshot to {folder} …", 3000)
         return folder
 
-    def join(self, timeout: float = 5.0) -> None:
-        if self.thread is not None:
-            self.thread.join(timeout)
+    def join(self, timeout: float = 5.0) -> bool:
+        """Wait for the snapshot being written, at most ``timeout`` s; True when done."""
+        return self.writer.wait(timeout)
 
     def _saved(self, folder: str, files: list) -> None:
         self.window.statusBar().showMessage(f"snapshot: {len(files)} files in {folder}", 8000)
 
     def _failed(self, message: str) -> None:
         self.window._error("Snapshot not saved", message)
+
+
+def _write(task: Task, folder: Path, record, result, image) -> tuple[str, list[str]]:
+    """In the writer thread: the folder and the names of the files written."""
+    files = write_snapshot(folder, record, result, lambda p: image.save(str(p)))
+    return str(folder), [f.name for f in files]

@@ -86,8 +86,8 @@ class StartUp:
     def apply(self, window) -> None:
         """Restore the view, layers and layout into the new window; show the notes;
         remember from now on (saved when the window closes)."""
-        keep = getattr(window, "keep", None)
-        if keep is None or self.store is None:
+        keep = window.features.session
+        if self.store is None:
             return
         saved = self.saved
         keep.store = self.store
@@ -97,13 +97,12 @@ class StartUp:
             from pathlib import Path
 
             keep.output_folder = Path(saved.output_folder)
-        window.norm = saved.norm or window.norm
-        window.colormap = saved.colormap or window.colormap
-        self._restore_layers(window)
-        window.rebuild_engine()
+        window.state.norm = saved.norm or window.state.norm
+        window.state.colormap = saved.colormap or window.state.colormap
+        self._restore_layers(window)  # each change above is observed: a new engine
         self._restore_layout(window)
         if self.deferred is not None:
-            window.model_listeners.append(self._after_deferred(window))
+            window.events.engine_changed.connect(self._after_deferred(window))
             window.load_model(self.deferred)
         keep.notes = list(self.notes)
         if self.notes:
@@ -112,17 +111,18 @@ class StartUp:
             print(f"cnn-viewer: {text}", file=sys.stderr)
 
     def _restore_layers(self, window) -> None:
-        names = window.keep.saved_layers.get(window.model.name)
+        keep = window.features.session
+        names = keep.saved_layers.get(window.state.model.name)
         if not names:
             return
-        known = {n for n, _ in window.model.module.named_modules() if n}
+        known = {n for n, _ in window.state.model.module.named_modules() if n}
         good = [n for n in names if n in known]
         if len(good) < len(names):
             gone = ", ".join(n for n in names if n not in known)
-            self.notes.append(f"{window.model.name} has no layer {gone}; shown layers reset")
-            window.keep.saved_layers.pop(window.model.name, None)
+            self.notes.append(f"{window.state.model.name} has no layer {gone}; shown layers reset")
+            keep.saved_layers.pop(window.state.model.name, None)
             return
-        window.layers = good
+        window.state.layers = tuple(good)
 
     def _restore_layout(self, window) -> None:
         layout = self.saved.layout
@@ -138,11 +138,9 @@ class StartUp:
 
     def _after_deferred(self, window):
         def listener(model) -> None:
-            if window.model_options is self.deferred:
-                window.model_listeners.remove(listener)
+            if window.state.model_options is self.deferred:
+                window.events.engine_changed.disconnect(listener)
                 self._restore_layers(window)
-                if window.layers is not None:
-                    window.rebuild_engine()
 
         return listener
 
@@ -167,8 +165,9 @@ def arm_record(app, window, options: ViewerOptions) -> bool:
     """Record from now until the window closes, or until ``--frames`` results were
     recorded (then quit: exit status 0 when the file was saved, 1 when not)."""
     frames = options.frames if "frames" in options.explicit else None
-    recording = window.keep.recording
-    if not window.keep.start_recording(options.record, frames):
+    keep = window.features.session
+    recording = keep.recording
+    if not keep.start_recording(options.record, frames):
         print(f"cnn-viewer: error: {window.last_error}", file=sys.stderr)
         return False
     if frames is not None:

@@ -6,19 +6,24 @@ the window's bound.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cnn_viewer.ui.train.panel import TrainPanel
+
 DOCK_H = 360  # pixels
 
 
-def install(window) -> None:
+def install(window) -> TrainPanel:
     from cnn_viewer.ui.train.panel import TrainPanel
 
     panel = TrainPanel(window)
-    window.train_panel = panel
     window.add_dock("train", "Train", panel)
-    window.shutdown_listeners.append(panel.shutdown)
+    window.events.shutdown.connect(panel.shutdown)
     window.add_action(
         "train", "Open the training studio", ["Ctrl+T"], lambda: open_dock(window), "Train"
     )
+    return panel
 
 
 def open_dock(window) -> None:

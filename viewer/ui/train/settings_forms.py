@@ -122,5 +122,5 @@ class SettingsForms:
             seed=self.seed.value(),
             snapshot_every=self.snapshot_every.value(),
             augment=self.augment.isChecked(),
-            device=str(self.window.model.device),
+            device=str(self.window.state.model.device),
         )

@@ -51,6 +51,6 @@ class TrainedModelActions:
             ModelOptions(
                 model="digits",
                 checkpoint=str(self.saved_path),
-                device=self.window.model_options.device,
+                device=self.window.state.model_options.device,
             )
         )

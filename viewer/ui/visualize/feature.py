@@ -7,26 +7,30 @@ cancels the running job and joins its thread with a bound.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PyQt6.QtCore import Qt
+
+if TYPE_CHECKING:
+    from cnn_viewer.ui.visualize.panel import VisualizePanel
 
 DOCK_H = 380  # pixels, the first time the dock opens
 JOIN_S = 3.0  # how long closing the window waits for a job's thread
 
 
-def install(window) -> None:
+def install(window) -> VisualizePanel:
     from cnn_viewer.ui.visualize.panel import VisualizePanel
 
     panel = VisualizePanel(window)
-    window.visualize_panel = panel
     window.add_dock("visualize", "Visualize", panel)
-    window.shutdown_listeners.append(lambda _timeout: panel.shutdown(JOIN_S))
+    window.events.shutdown.connect(lambda _timeout: panel.shutdown(JOIN_S))
     window.layers_panel.unit_clicked.connect(panel.select_unit)
-    window.model_listeners.append(panel.model_changed)
-    window.result_listeners.append(panel.embedding.on_result)
+    window.events.engine_changed.connect(panel.model_changed)
+    window.events.result_shown.connect(panel.embedding.on_result)
     window.add_action(
         "visualize", "Open Visualize", ["Ctrl+Shift+V"], lambda: open_dock(window), "Visualize"
     )
-    if window.model.is_digits:
+    if window.state.model.is_digits:
         window.add_action(
             "visualize_digit",
             "What does a 2 look like?",
@@ -38,6 +42,7 @@ def install(window) -> None:
             ),  # fmt: skip
             "Visualize",
         )
+    return panel
 
 
 def open_dock(window) -> None:

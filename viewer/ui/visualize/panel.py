@@ -3,12 +3,14 @@ the embedding and the invariance probe, sharing one background job and its bar."
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 from PyQt6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
+from cnn_viewer.models.private_copy import private_copy
 from cnn_viewer.models.zoo.loaded import LoadedModel
-from cnn_viewer.ui.visualize.jobs import Job, JobBar, work_copy
+from cnn_viewer.ui.visualize.jobs import Job, JobBar
 
 
 class VisualizePanel(QWidget):
@@ -49,12 +51,12 @@ class VisualizePanel(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.tabs, 1)
         lay.addWidget(self.bar)
-        self.model_changed(window.model)
+        self.model_changed(window.state.model)
 
     # ---- the model ---------------------------------------------------------------------
     @property
     def model(self) -> LoadedModel:
-        return self.window.model
+        return self.window.state.model
 
     def layer_names(self) -> list[str]:
         """The layers the window shows, then the model's defaults."""
@@ -67,7 +69,8 @@ class VisualizePanel(QWidget):
         model = self.model
         with self._copy_lock:
             if self._copy is None or self._copy_of is not model:
-                self._copy, self._copy_of = work_copy(model), model
+                twin = dataclasses.replace(model, module=private_copy(model.module))
+                self._copy, self._copy_of = twin, model
             return self._copy
 
     def model_changed(self, model: LoadedModel) -> None:

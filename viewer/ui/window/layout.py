@@ -33,7 +33,7 @@ class WindowLayout:
     (``source_box``, ``model_box``, ``saliency_box``, ``pad``, the panels, ``status_text``,
     ``progress``) and connects them to the window's slots."""
 
-    def _build(self, saliency: str) -> None:
+    def _build(self) -> None:
         bar = QToolBar("Main")
         bar.setObjectName("mainToolbar")
         self.main_bar = bar
@@ -59,8 +59,12 @@ class WindowLayout:
         self.saliency_box = QComboBox()
         for text, key in SALIENCY_CHOICES:
             self.saliency_box.addItem(text, key)
-        self.saliency_box.setCurrentIndex([k for _, k in SALIENCY_CHOICES].index(saliency))
-        self.saliency_box.currentIndexChanged.connect(self.rebuild_engine)
+        self.saliency_box.setCurrentIndex(
+            [k for _, k in SALIENCY_CHOICES].index(self.state.saliency)
+        )
+        self.saliency_box.currentIndexChanged.connect(
+            lambda: setattr(self.state, "saliency", self.saliency_box.currentData())
+        )
         bar.addWidget(self.saliency_box)
         bar.addSeparator()
         self.actions_by_name = build_actions(self, bar)

@@ -3,10 +3,14 @@
 Data path: pad (GUI thread) or a source thread -> frame slot -> inference thread ->
 result slot -> wake-up signal -> the GUI thread renders the newest result only.
 
+What the viewer shows lives in ``state`` (cnn_viewer.core.state.ViewerState, with change
+events); the window observes it and tells the inference worker (``FrameSettings`` per
+frame, or a new engine). Features connect to ``events`` (ui/window/events.py).
+
 Each job lives in its own mixin: the layout (layout.py), the pad and frame sources
 (source_control.py), the engine and model switching (model_switching.py), rendering
-(result_view.py) and the status line (status_line.py). This module holds the state they
-share, the threads, the extension points features use, and shutdown.
+(result_view.py) and the status line (status_line.py). This module holds the threads,
+the extension points features use, and shutdown.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from cnn_viewer.core.dataflow.frames import Frame, Result
 from cnn_viewer.core.dataflow.slot import LatestSlot
 from cnn_viewer.core.engine.pipeline import InferenceWorker
 from cnn_viewer.core.options import ModelOptions
+from cnn_viewer.core.state import ViewerState
 from cnn_viewer.models.zoo.loaded import LoadedModel
+from cnn_viewer.ui.window.events import WindowEvents
 from cnn_viewer.ui.window.layout import WindowLayout
 from cnn_viewer.ui.window.model_loader import ModelLoader
 from cnn_viewer.ui.window.model_switching import ModelSwitching
@@ -34,6 +40,7 @@ class _Wake(QObject):
     """Carries the inference thread's 'a result is ready' into the GUI thread."""
 
     ready = pyqtSignal()
+    failed = pyqtSignal(str)  # a bug in the worker's loop (its traceback is logged)
 
 
 class MainWindow(WindowLayout, SourceControl, ModelSwitching, ResultView, StatusLine, QMainWindow):
@@ -46,30 +53,25 @@ class MainWindow(WindowLayout, SourceControl, ModelSwitching, ResultView, Status
         model_options: ModelOptions | None = None,
     ) -> None:
         super().__init__()
-        self.model = model
-        self.model_options = model_options or ModelOptions(model=model.name)
+        self.state = ViewerState(
+            model=model,
+            model_options=model_options or ModelOptions(model=model.name),
+            saliency=saliency,
+            top_k=top_k,
+        )
+        self.events = WindowEvents()
+        # Set by cnn_viewer.ui.features.build_window: the installed features, by name.
+        self.features = None
         self.frames: LatestSlot[Frame] = LatestSlot()
         self.results: LatestSlot[Result] = LatestSlot()
-        self.requested_top_k = top_k
-        self.frozen = False
         self.shown = 0  # results rendered so far
         self.last_result: Result | None = None
-        self.source = None  # None: the drawing pad
-        self.source_spec = "pad"
-        self.layers: list[str] | None = None  # None: the model's defaults
-        self.norm = "layer"  # feature-map normalisation (Engine's ``norm``)
-        self.colormap = "inferno"  # feature-map colormap (Engine's ``colormap``)
+        self.source = None  # the running FrameSource; None: the drawing pad
         self.pad_frame_id = 0  # id of the last frame the pad sent
         self._example = 0
         self._fps = 0.0
         self._last_done = 0.0
         self.render_ms: list[float] = []
-        # Features (cnn_viewer.ui.features) hook in here; all called in the GUI thread.
-        self.result_listeners: list = []  # callback(result) after each shown prediction
-        self.render_listeners: list = []  # callback(result) after every rendered result,
-        # empty pads and errors included (recording, --screenshot, bench --render)
-        self.model_listeners: list = []  # callback(model) after a model or engine change
-        self.shutdown_listeners: list = []  # callback(timeout): stop and join your threads
         self.docks: dict[str, QDockWidget] = {}
         self.menus: dict = {}  # title -> QMenu, made by window_actions.add_action
         self.last_error = ""  # the last message shown in an error box (for tests, too)
@@ -78,20 +80,41 @@ class MainWindow(WindowLayout, SourceControl, ModelSwitching, ResultView, Status
         self.loader.loaded.connect(self._model_loaded)
         self.loader.failed.connect(self._model_failed)
 
-        self.engine = self._make_engine(model, saliency)
+        self.engine = self._engine_factory()(model)
         self.engine.warm_up()
         self._wake = _Wake()
         self._wake.ready.connect(self._on_result, Qt.ConnectionType.QueuedConnection)
+        self._wake.failed.connect(self._worker_failed, Qt.ConnectionType.QueuedConnection)
         self.worker = InferenceWorker(
-            self.engine, self.frames, self.results, threads=threads, on_result=self._wake.ready.emit
+            self.engine,
+            self.frames,
+            self.results,
+            threads=threads,
+            on_result=self._wake.ready.emit,
+            on_error=self._wake.failed.emit,
         )
-        self._build(saliency)
+        self._build()
+        self._observe_state()
         self.worker.start()
         self._status_timer = QTimer(self)
         self._status_timer.timeout.connect(self._update_status)
         self._status_timer.start(500)
         self._update_status()
         self.resize(1280, 800)
+
+    def _observe_state(self) -> None:
+        """The window's reactions to the viewer state: per-frame settings go to the
+        worker as a message, and what an engine is built with makes a new engine."""
+        events = self.state.events
+        events.frozen.connect(self._frozen_changed)
+        for name in ("visible", "inspected", "inspecting"):
+            events[name].connect(self._send_settings)
+        for name in ("layers", "saliency", "norm", "colormap"):
+            events[name].connect(self.rebuild_engine)
+
+    def _worker_failed(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
+        self.last_error = message
 
     # ---- extension points for features -------------------------------------------------
     def add_tab(self, title: str, widget: QWidget) -> None:
@@ -164,8 +187,7 @@ class MainWindow(WindowLayout, SourceControl, ModelSwitching, ResultView, Status
         """Stop the source and the inference thread; each wait is bounded by ``timeout``."""
         self.loader.cancel()
         self.loader.wait(timeout)
-        for listener in list(self.shutdown_listeners):
-            listener(timeout)
+        self.events.shutdown.emit(timeout)
         self._stop_source()
         self.worker.stop()
         self.worker.join(timeout)

@@ -19,16 +19,23 @@ from cnn_viewer.ui.widgets.layer_picker import LayerPicker
 
 class ModelSwitching:
     """MainWindow's model and engine handling, as a mixin: it uses the window's
-    ``model``, ``model_options``, ``engine``, ``worker``, ``loader``, the toolbar's
-    ``model_box`` and ``saliency_box``, the panels, ``request_frame`` and ``_error``."""
+    ``state``, ``events``, ``engine``, ``worker``, ``loader``, the toolbar's
+    ``model_box``, the panels, ``request_frame`` and ``_error``."""
 
     # ---- engine ------------------------------------------------------------------------
-    def _engine_factory(self, saliency: str | None = None, layers: list[str] | None = None):
-        """model -> Engine with the window's current settings, captured now (GUI thread)
-        so that the factory can run in the loader thread."""
-        saliency = saliency or self.saliency_box.currentData()
-        requested = self.requested_top_k
-        norm, colormap = self.norm, self.colormap
+    def _engine_factory(self, layers: tuple[str, ...] | None = None):
+        """model -> Engine with the viewer's current settings, captured now (GUI thread)
+        so that the factory can run in the loader thread. An engine for the model now
+        shown takes over what the current engine measured and traced (its memory)."""
+        state = self.state
+        saliency, requested, norm, colormap = (
+            state.saliency,
+            state.top_k,
+            state.norm,
+            state.colormap,
+        )
+        current = getattr(self, "engine", None)
+        memory = current.memory if current is not None else None
 
         def make(model: LoadedModel) -> Engine:
             top_k = max(requested, min(10, len(model.labels)))
@@ -36,46 +43,44 @@ class ModelSwitching:
             # in either polarity, or a digit on paper held up to the camera.
             return Engine(
                 model,
-                layers=layers,
+                layers=None if layers is None else list(layers),
                 saliency=saliency,
                 top_k=top_k,
                 drawing=model.is_digits,
                 norm=norm,
                 colormap=colormap,
+                memory=memory if memory is not None and memory.module is model.module else None,
             )
 
         return make
 
-    def _make_engine(
-        self, model: LoadedModel, saliency: str | None = None, layers: list[str] | None = None
-    ) -> Engine:
-        return self._engine_factory(saliency, layers)(model)
-
     def rebuild_engine(self) -> None:
-        """New engine for the current model, source, layers and saliency (cheap, no reload)."""
-        self.engine = self._make_engine(self.model, layers=self.layers)
-        self.layers_panel.set_layers(self.engine.layers)
+        """New engine for the current model, layers, saliency and colours (cheap, no
+        reload); the worker drops what the old one still had in flight."""
+        self._use_engine(self._engine_factory(self.state.layers)(self.state.model))
+
+    def _use_engine(self, engine: Engine) -> None:
+        self.engine = engine
+        self.worker.set_engine(engine)
+        self.layers_panel.set_layers(engine.layers)
         self.layers_panel.refresh_visible()  # all layers until the panel says which
-        self.worker.set_engine(self.engine)
         self._model_changed_ui()
-        self._notify_model()
+        self.events.engine_changed.emit(self.state.model)
         self.request_frame()
 
-    def _notify_model(self) -> None:
-        for listener in list(self.model_listeners):
-            listener(self.model)
-
     def _model_changed_ui(self) -> None:
-        self.setWindowTitle(f"cnn-viewer — {self.model.name}")
+        model = self.state.model
+        self.setWindowTitle(f"cnn-viewer — {model.name}")
         self.layers_title.setText(
             f"Layers  ({len(self.engine.layers)} shown, forward order)   L: choose"
         )
-        self.notes_label.setText("\n".join(self.model.notes))
+        self.notes_label.setText("\n".join(model.notes))
 
     def _show_model_name(self) -> None:
-        i = self.model_box.findData(self.model.name)
+        name = self.state.model.name
+        i = self.model_box.findData(name)
         if i < 0:
-            self.model_box.addItem(self.model.name, self.model.name)
+            self.model_box.addItem(name, name)
             i = self.model_box.count() - 1
         self.model_box.setCurrentIndex(i)
 
@@ -91,11 +96,11 @@ class ModelSwitching:
 
     def _options(self, **fields) -> ModelOptions:
         """Options for another model, on the device this window was started with."""
-        return ModelOptions(device=self.model_options.device, **fields)
+        return ModelOptions(device=self.state.model_options.device, **fields)
 
     def _model_chosen(self) -> None:
         name = self.model_box.currentData()
-        if name and name != self.model.name:
+        if name and name != self.state.model.name:
             self.load_model(self._options(model=name, weights="default"))
 
     def open_checkpoint_dialog(self) -> None:
@@ -106,7 +111,7 @@ class ModelSwitching:
             "Checkpoints (*.safetensors *.pt *.pth *.ckpt);;All files (*)",
         )
         if path:
-            self.load_model(self._options(model=self.model_options.model, checkpoint=path))
+            self.load_model(self._options(model=self.state.model_options.model, checkpoint=path))
 
     def _load_progress(self, done: int, total: int, text: str) -> None:
         self.progress.show()
@@ -124,15 +129,12 @@ class ModelSwitching:
     def _model_loaded(self, payload) -> None:
         self._end_progress()
         model, engine = payload
-        self.model, self.model_options, self.layers = model, self._pending, None
-        self.engine = engine
-        self.worker.set_engine(engine)
-        self.layers_panel.set_layers(engine.layers)
-        self.layers_panel.refresh_visible()
+        state = self.state
+        # The loader built and warmed the engine: the layers' change must not rebuild it.
+        with state.events.layers.blocked():
+            state.model, state.model_options, state.layers = model, self._pending, None
+        self._use_engine(engine)
         self._show_model_name()
-        self._model_changed_ui()
-        self._notify_model()
-        self.request_frame()
         self.statusBar().showMessage(f"loaded {model.name}", 4000)
 
     def _model_failed(self, kind: str, message: str) -> None:
@@ -142,7 +144,9 @@ class ModelSwitching:
             self.statusBar().showMessage(message, 4000)
             return
         if kind != "offline":
-            self._error("Cannot load the model", message + f"\n\nStill using {self.model.name}.")
+            self._error(
+                "Cannot load the model", message + f"\n\nStill using {self.state.model.name}."
+            )
             return
         box = QMessageBox(
             QMessageBox.Icon.Warning, "Pretrained weights unavailable", message, parent=self
@@ -167,11 +171,11 @@ class ModelSwitching:
         self.last_error = message
 
     def choose_layers(self) -> None:
-        table = layer_table(self.model.module, (self.model.channels, *self.model.input_size))
-        picker = LayerPicker(table, self.engine.layers, self.model.display_layers, self)
+        model = self.state.model
+        table = layer_table(model.module, (model.channels, *model.input_size))
+        picker = LayerPicker(table, self.engine.layers, model.display_layers, self)
         if picker.exec():
-            self.layers = picker.chosen()
-            self.rebuild_engine()
+            self.state.layers = tuple(picker.chosen())  # observed: a new engine
 
 
 def _warm(engine: Engine) -> Engine:

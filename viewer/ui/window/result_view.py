@@ -11,19 +11,20 @@ from cnn_viewer.ui.workers.gui_thread import assert_gui_thread
 
 class ResultView:
     """MainWindow's rendering, as a mixin: it uses the window's ``results`` slot, its
-    panels, ``source``, ``engine``, the listener lists, ``request_frame`` and
+    panels, ``state``, ``source``, ``engine``, ``events``, ``request_frame`` and
     ``_update_status``."""
 
     def _on_result(self) -> None:
         result = self.results.take_nowait()
-        if result is None or self.frozen:
+        if result is None or self.state.frozen:
             return
+        if result.engine_id != self.engine.id:
+            return  # an engine replaced since: its layers and labels are no longer shown
         t0 = time.perf_counter()
         self.render(result)
         self.render_ms.append((time.perf_counter() - t0) * 1000)
         del self.render_ms[:-200]
-        for listener in list(self.render_listeners):
-            listener(result)
+        self.events.rendered.emit(result)
 
     def render(self, result: Result) -> None:
         """Hand a finished Result's arrays to the views (GUI thread only)."""
@@ -41,7 +42,7 @@ class ResultView:
         ):
             h, w = result.frame_image.shape[:2]
             self.source_panel.frame_view.show_frame(
-                result.frame_image, self.model.preprocess.crop_box(h, w)
+                result.frame_image, self.state.model.preprocess.crop_box(h, w)
             )
         if result.error:
             self.prediction.set_message("cannot use this input")
@@ -55,11 +56,13 @@ class ResultView:
         self.prediction.set_top(result.top)
         self.input_view.show_input(result.network_image, result.saliency_rgba, result.top[0][1])
         self.layers_panel.show_layers(result.layers)
-        for listener in list(self.result_listeners):
-            listener(result)
+        self.events.result_shown.emit(result)
 
     def set_frozen(self, frozen: bool) -> None:
-        self.frozen = frozen
+        """The freeze action: the shown result stays until unfrozen."""
+        self.state.frozen = frozen
+
+    def _frozen_changed(self, frozen: bool) -> None:
         self.actions_by_name["freeze"].setChecked(frozen)
         self.pad.setEnabled(not frozen)
         if not frozen:
@@ -67,10 +70,16 @@ class ResultView:
         self._update_status()
 
     def _visible_changed(self, names: list[str]) -> None:
-        """Build mosaics only for rows on screen; rows scrolled into view get the current
-        frame again (the pad and still images send frames only on a change)."""
-        self.engine.visible = frozenset(names)
-        self.request_frame()
+        """The layers panel's rows on screen: only they get mosaics."""
+        self.state.visible = frozenset(names)
+
+    def _send_settings(self, *_changed) -> None:
+        """Tell the inference worker (for the next frame) and have the current source
+        send its frame again: the pad and still images send frames only on a change."""
+        settings = self.state.frame_settings()
+        if settings != self.worker.settings:
+            self.worker.set_settings(settings)
+            self.request_frame()
 
     def _unit_clicked(self, layer: str, channel: int) -> None:
         self.statusBar().showMessage(f"{layer}: channel {channel}", 3000)

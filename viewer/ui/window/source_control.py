@@ -19,12 +19,12 @@ from cnn_viewer.ui.window.actions import open_file_filter, source_kind
 
 class SourceControl:
     """MainWindow's source handling, as a mixin: it uses the window's ``frames``, ``pad``,
-    ``source_panel``, ``source_box``, ``frozen`` and its ``rebuild_engine``,
+    ``source_panel``, ``source_box``, ``state`` and its ``rebuild_engine``,
     ``_update_status`` and ``_error``."""
 
     def submit_pad(self) -> None:
         """Send the pad's current image down the data path (GUI thread, on every stroke)."""
-        if self.frozen or self.source is not None:
+        if self.state.frozen or self.source is not None:
             return
         self.pad_frame_id = new_frame_id()
         self.frames.put(Frame(self.pad_frame_id, time.perf_counter(), self.pad.image(), "pad"))
@@ -64,7 +64,8 @@ class SourceControl:
         """Make ``source`` (a FrameSource writing into ``self.frames``, or None for the
         pad) the current one and start it; ``kind`` picks the controls shown."""
         self._stop_source()
-        self.source, self.source_spec = source, spec
+        self.source = source
+        self.state.source = spec
         if source is None:
             self.source_panel.show_pad()
         else:
@@ -80,19 +81,18 @@ class SourceControl:
             self.source = None
 
     def _sync_source_box(self) -> None:
-        i = self.source_box.findData(self.source_spec)
+        spec = self.state.source
+        i = self.source_box.findData(spec)
         if i < 0:
-            self.source_box.insertItem(
-                self.source_box.count() - 1, Path(self.source_spec).name, self.source_spec
-            )
-            i = self.source_box.findData(self.source_spec)
+            self.source_box.insertItem(self.source_box.count() - 1, Path(spec).name, spec)
+            i = self.source_box.findData(spec)
         self.source_box.setCurrentIndex(i)
 
     def _source_chosen(self) -> None:
         spec = self.source_box.currentData()
         if spec == "open":
             self.open_file_dialog()
-        elif spec != self.source_spec:
+        elif spec != self.state.source:
             self.set_source(spec)
 
     def open_file_dialog(self) -> None:

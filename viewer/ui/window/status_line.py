@@ -12,7 +12,7 @@ class StatusLine:
     def device_name(self) -> str:
         from cnn_viewer.models.devices import describe
 
-        return describe(self.model.device)
+        return describe(self.state.model.device)
 
     def _update_status(self) -> None:
         """Twice a second, not per result: text changes relayout a window (measured ~1 ms
@@ -24,7 +24,7 @@ class StatusLine:
                 "per frame: "
                 + ", ".join(f"{k} {v:.1f} ms" for k, v in t.items() if k != "total")
                 + f"  (total {t.get('total', 0):.1f} ms)"
-                + ("  · traced" if self.engine.runs_traced else "  · eager")
+                + ("  · traced" if self.engine.runs_traced(self.worker.settings) else "  · eager")
             )
             note = self.engine.trace_note
             self.timing_label.setToolTip(
@@ -33,14 +33,14 @@ class StatusLine:
                 "mosaics be built beside the next forward pass"
             )
         rate = f"{self._fps:.1f}" if self._fps else "-"
-        state = "FROZEN" if self.frozen else f"{rate} results/s"
+        running = "FROZEN" if self.state.frozen else f"{rate} results/s"
         source = "pad"
         if self.source is not None:
             st = self.source.status()
             source = self.source.name + ("" if st.state == "running" else f" ({st.state})")
             self.source_panel.frame_view.caption.setText(st.message or self.source.name)
         self.status_text.setText(
-            f"source: {source}  |  model: {self.model.name}  |  device: {self.device_name}  |  "
-            f"{state}  |  "
+            f"source: {source}  |  model: {self.state.model.name}  |  "
+            f"device: {self.device_name}  |  {running}  |  "
             f"dropped {self.frames.dropped}  |  threads {self.worker.threads}"
         )
