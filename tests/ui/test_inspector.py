@@ -164,6 +164,33 @@ def test_saliency_runs_off_the_gui_thread_measures_cost_and_cancels(qtbot, windo
     assert "occlusion" not in panel.costs
 
 
+def test_a_failing_job_reports_its_message(qtbot, window, monkeypatch):
+    """A saliency method or a frozen-frame probe that raises: the Worker's Failure
+    message reaches the caption, the status bar and the window's error."""
+    from cnn_viewer.ui.inspect import feature as feature_module
+    from cnn_viewer.ui.inspect import saliency_panel
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    drawn(qtbot, window)
+    f = feature(window)
+    panel = f.saliency
+    monkeypatch.setattr(saliency_panel, "attribute", broken)
+    assert panel.run()
+    qtbot.waitUntil(lambda: not panel.job.busy and panel.bar.isHidden(), timeout=10000)
+    assert panel.caption.text() == "failed: RuntimeError: boom"
+    assert window.last_error == "RuntimeError: boom"
+    assert not panel.cancel_button.isEnabled()
+    monkeypatch.setattr(feature_module, "probe_once", broken)
+    window.set_frozen(True)
+    f.select("pool2", 1)
+    qtbot.waitUntil(
+        lambda: window.statusBar().currentMessage() == "inspector: RuntimeError: boom",
+        timeout=5000,
+    )
+
+
 def test_the_traced_network_runs_while_the_inspector_is_hidden(qtbot, window):
     """The inspector's probe (any layer) needs the eager model only while its tab is
     shown; on another tab the engine goes back to the traced network and the Answer

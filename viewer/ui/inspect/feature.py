@@ -11,7 +11,7 @@ from cnn_viewer.core.explain.inspect import network_map, probe_once
 from cnn_viewer.ui.inspect.answer_panel import AnswerPanel
 from cnn_viewer.ui.inspect.inspector_panel import InspectorPanel
 from cnn_viewer.ui.inspect.saliency_panel import ModelCopies, SaliencyPanel
-from cnn_viewer.ui.workers.background_job import BackgroundJob
+from cnn_viewer.ui.workers.worker import Failure, Task, Worker
 
 
 class InspectFeature(QObject):
@@ -22,9 +22,10 @@ class InspectFeature(QObject):
         self.answer = AnswerPanel()
         self.saliency = SaliencyPanel(window)
         self.copies = ModelCopies()
-        self.frozen_job = BackgroundJob(self)
-        self.frozen_job.done.connect(self._frozen_probe)
-        self.frozen_job.failed.connect(self._frozen_failed)
+        # The newest probe only: a newer start drops the older run's reports.
+        self.frozen_job = Worker(self, name="inspect-frozen")
+        self.frozen_job.returned.connect(self._frozen_probe)
+        self.frozen_job.errored.connect(self._frozen_failed)  # cancelled: nothing to say
         self._heads: dict[int, object] = {}
         window.add_tab("Inspector", self.inspector)
         window.add_tab("Answer", self.answer)
@@ -153,27 +154,22 @@ class InspectFeature(QObject):
         x = torch.from_numpy(result.probe.network_input)[None].to(model.device)
         copies, module = self.copies, model.module
 
-        def work(_progress, _cancel):
+        def work(_task: Task):
             twin = copies.get(module)
             return probe_once(model, twin, layer, x), network_map(model, twin), model
 
         self._frozen_image = result.network_image
-        self.frozen_job.start(work, name="inspect-frozen")
+        self.frozen_job.start(work)
 
-    def _frozen_probe(self, number: int, payload) -> None:
+    def _frozen_probe(self, payload) -> None:
         probe, net_map, model = payload
-        if (
-            number != self.frozen_job.number
-            or model is not self.window.state.model
-            or probe is None
-        ):
+        if model is not self.window.state.model or probe is None:
             return
         self.inspector.show_probe(probe, self._frozen_image, net_map)
         self.inspector.render()
 
-    def _frozen_failed(self, number: int, message: str) -> None:
-        if message and number == self.frozen_job.number:
-            self.window.statusBar().showMessage(f"inspector: {message}", 6000)
+    def _frozen_failed(self, failure: Failure) -> None:
+        self.window.statusBar().showMessage(f"inspector: {failure.message}", 6000)
 
     # ---- closing -----------------------------------------------------------------------------
     def stop(self) -> None:

@@ -26,7 +26,7 @@ from cnn_viewer.core.display.colormaps import colorize, heat_lut
 from cnn_viewer.core.explain.attribution import BATCH, METHODS, attribute, baseline_for
 from cnn_viewer.models.private_copy import private_copy
 from cnn_viewer.ui.widgets.pixel_view import PixelView
-from cnn_viewer.ui.workers.background_job import BackgroundJob
+from cnn_viewer.ui.workers.worker import Failure, Task, Worker
 
 
 class ModelCopies:
@@ -53,10 +53,12 @@ class SaliencyPanel(QWidget):
         super().__init__(parent)
         self.window_ = window
         self.copies = ModelCopies()
-        self.job = BackgroundJob(self)
+        # One run at a time; a newer run's start drops the older one's reports.
+        self.job = Worker(self, name="saliency")
         self.job.progress.connect(self._progress)
-        self.job.done.connect(self._done)
-        self.job.failed.connect(self._failed)
+        self.job.returned.connect(self._done)
+        self.job.cancelled.connect(lambda _exc: self._cancelled())
+        self.job.errored.connect(self._failed)
         self.costs: dict[str, tuple[float, int]] = {}  # method -> (ms, passes), this model
         self.last = None  # the Attribution shown
         self._input = None  # (net_image, labels) of the running job
@@ -170,16 +172,17 @@ class SaliencyPanel(QWidget):
         baseline = baseline_for(model).to(model.device)
         module, copies = model.module, self.copies
 
-        def work(progress, cancel):
+        def work(task: Task) -> list:
             twin = copies.get(module)
             done = []
             for i, key in enumerate(methods):
+                task.check(f"{key} cancelled")
 
-                def part(f, i=i):
-                    progress((i + f) / len(methods))
+                def part(f: float, i: int = i) -> None:
+                    task.progress((i + f) / len(methods))
 
                 use = layer if METHODS[key].uses_layer else None
-                done.append(attribute(twin, x, key, target, use, baseline, part, cancel))
+                done.append(attribute(twin, x, key, target, use, baseline, part, task.stop_event))
             return done
 
         self._input = (result.network_image, model.labels, model)
@@ -187,7 +190,7 @@ class SaliencyPanel(QWidget):
         self.bar.show()
         self.cancel_button.setEnabled(True)
         self.caption.setText(f"computing {', '.join(METHODS[m].title for m in methods)} …")
-        self.job.start(work, name="saliency")
+        self.job.start(work)
         return True
 
     def run_all(self) -> None:
@@ -198,27 +201,26 @@ class SaliencyPanel(QWidget):
             self.job.cancel()
             self.caption.setText("cancelling …")
 
-    def _progress(self, number: int, fraction: float) -> None:
-        if number == self.job.number:
-            self.bar.setValue(int(fraction * 100))
+    def _progress(self, fraction: float) -> None:
+        self.bar.setValue(int(fraction * 100))
 
     def _end(self) -> None:
         self.bar.hide()
         self.cancel_button.setEnabled(False)
 
-    def _failed(self, number: int, message: str) -> None:
-        if number != self.job.number:
-            return
+    def _cancelled(self) -> None:
         self._end()
         self.copies.drop()  # a cancelled method may have left hooks on the copy
-        if not message:
-            self.caption.setText("cancelled")
-            return
-        self.caption.setText(f"failed: {message}")
-        self.window_._error("Saliency failed", message)
+        self.caption.setText("cancelled")
 
-    def _done(self, number: int, results: list) -> None:
-        if number != self.job.number or self._input is None:
+    def _failed(self, failure: Failure) -> None:
+        self._end()
+        self.copies.drop()  # a failed method may have left hooks on the copy
+        self.caption.setText(f"failed: {failure.message}")
+        self.window_._error("Saliency failed", failure.message)
+
+    def _done(self, results: list) -> None:
+        if self._input is None:
             return
         self._end()
         net_image, labels, model = self._input
