@@ -139,22 +139,6 @@ class Preprocess:
         x0 = (width - crop_w) // 2
         return (x0, y0, x0 + crop_w, y0 + crop_h)
 
-    def describe(self) -> str:
-        """How an image becomes the input, in one line (printed on stderr by every command
-        and shown in the window), e.g. 'short side to 256, centre crop 224x224, RGB,
-        mean 0.485,0.456,0.406 std 0.229,0.224,0.225'."""
-        h, w = self.input_size
-        if self.resize_short is None:
-            size = f"stretched to {h}x{w}"
-        else:
-            size = f"short side to {self.resize_short}, centre crop {h}x{w}"
-        colour = "gray" if self.channels == 1 else "RGB"
-
-        def numbers(values: tuple[float, ...]) -> str:
-            return ",".join(f"{v:.4g}" for v in values)
-
-        return f"{size}, {colour}, mean {numbers(self.mean)} std {numbers(self.std)}"
-
     def to_network_image(self, image: np.ndarray) -> np.ndarray:
         """The uint8 image the network sees: HxW (1 channel) or HxWx3."""
         rgb = to_rgb(image)

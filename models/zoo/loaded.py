@@ -35,9 +35,6 @@ class LoadedModel:
     is_digits: bool = False
     source: str = ""
     notes: list[str] = field(default_factory=list)
-    # where ``labels`` came from, for the "labels: ..." half of the input line, e.g.
-    # "the weights' metadata", "--labels names.txt", "ImageNet (1000 outputs)", "numbers"
-    labels_source: str = ""
 
     @property
     def input_size(self) -> tuple[int, int]:
