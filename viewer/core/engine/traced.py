@@ -17,6 +17,9 @@ Two graphs, both traced from the real model with hooks in place:
 A trace is used only when tracing raised no TracerWarning (a Python branch on tensor
 values would be frozen into the graph) and both graphs give the eager model's numbers
 on the frame they were traced with; otherwise the engine stays eager and says why.
+A trace is for one input shape: a head that reads the input's size (``bs = x.size(0)``
+... ``x.view(bs, -1)``, as many users' and packages' models do) gets that size as a
+constant, and an input of a new shape is traced (and checked) anew.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from torch import nn
 from cnn_viewer.core.explain.saliency import cam_from, fast_gradcam
 from cnn_viewer.core.hooks.recorder import ActivationRecorder, first_tensor, resolve
 from cnn_viewer.models.hooks import hooks
+
+SHAPES_KEPT = 3  # input shapes a TracedNetwork keeps graphs for
 
 
 class TraceRefused(Exception):
@@ -67,11 +72,6 @@ def plain_trace(module: nn.Module, x: torch.Tensor) -> torch.jit.ScriptFunction:
         return _trace(module, (x,))
 
 
-def _uses_input(graph: torch._C.Graph, index: int) -> bool:
-    torch._C._jit_pass_dce(graph)
-    return bool(list(graph.inputs())[index].uses())
-
-
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
     a, b = a.detach().float().cpu(), b.detach().float().cpu()
     if a.shape != b.shape:
@@ -80,37 +80,104 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(torch.allclose(a, b, rtol=1e-3, atol=1e-4 * max(scale, 1e-6)))
 
 
+def _freeze_input_sizes(graph: torch._C.Graph, index: int, shape: tuple[int, ...]) -> None:
+    """Replace ``aten::size`` of graph input ``index`` by the sizes it had when traced
+    (``bs = x.size(0)`` ... ``view(bs, -1)`` in a head): the graph is then for that shape."""
+    value = list(graph.inputs())[index]
+    for use in list(value.uses()):
+        node = use.user
+        if node.kind() != "aten::size":
+            continue
+        args = list(node.inputs())
+        if len(args) == 1:
+            size: int | list[int] = list(shape)
+        else:
+            dim = args[1].toIValue()
+            if not isinstance(dim, int):
+                continue  # a dim computed in the graph: left as it is (and refused)
+            size = shape[dim]
+        with graph.insert_point_guard(node):
+            constant = graph.insertConstant(size)  # type: ignore[attr-defined]  # not in stubs
+        node.output().replaceAllUsesWith(constant)
+        node.destroy()
+
+
+def _uses_input(graph: torch._C.Graph, index: int) -> bool:
+    torch._C._jit_pass_dce(graph)
+    return bool(list(graph.inputs())[index].uses())
+
+
+@dataclass
+class _Graphs:
+    """The two graphs for one input shape."""
+
+    body: torch.jit.ScriptFunction
+    head: torch.jit.ScriptFunction | None
+    last_weight: torch.Tensor | None
+
+
 class TracedNetwork:
     """Runs ``body`` (inference thread) and ``cam`` (finishing thread). Build with
-    ``trace_network``."""
+    ``trace_network``. A trace holds the shapes it saw (and a head that reads the input's
+    size holds that size), so each input shape gets its own graphs, traced and checked
+    against the eager model on the first input of that shape; SHAPES_KEPT are kept."""
 
-    def __init__(self, body, head, layers: list[str], has_head_input: bool) -> None:
-        self.body = body
-        self.head = head
+    def __init__(self, build, layers: list[str], has_head_input: bool) -> None:
+        self._build = build  # input -> _Graphs, or TraceRefused
+        self._graphs: dict[tuple[int, ...], _Graphs] = {}
         self.layers = layers
         self.has_head_input = has_head_input
-        # When the logits are the last Linear applied to its input, ``head`` stops at
-        # that input and the target's gradient there is the Linear's weight row: the
-        # largest matrix of a classifier is then read by neither the forward nor the
-        # backward pass (mobilenet_v3_small: 4 MB of its 6.4 MB head).
-        self.last_weight: torch.Tensor | None = None
+
+    @property
+    def shapes(self) -> list[tuple[int, ...]]:
+        """The input shapes traced so far, oldest first."""
+        return list(self._graphs)
+
+    def graphs(self, x: torch.Tensor) -> _Graphs:
+        """The graphs for ``x``'s shape, traced now if it is new (TraceRefused when that
+        shape cannot be traced faithfully)."""
+        key = tuple(x.shape)
+        found = self._graphs.get(key)
+        if found is None:
+            found = self._build(x)  # checks itself against the eager model on x
+            self._graphs[key] = found
+            for stale in list(self._graphs)[:-SHAPES_KEPT]:
+                del self._graphs[stale]
+        return found
+
+    @property
+    def last_weight(self) -> torch.Tensor | None:
+        """When the logits are the last Linear applied to its input, ``head`` stops at
+        that input and the target's gradient there is the Linear's weight row: the
+        largest matrix of a classifier is then read by neither the forward nor the
+        backward pass (mobilenet_v3_small: 4 MB of its 6.4 MB head)."""
+        latest = list(self._graphs.values())[-1:]
+        return latest[0].last_weight if latest else None
 
     def run(self, x: torch.Tensor) -> Traced:
+        return self._run(self.graphs(x), x)
+
+    def _run(self, graphs: _Graphs, x: torch.Tensor) -> Traced:
         with torch.no_grad():  # not inference_mode: Grad-CAM needs a normal tensor
-            out = self.body(x)
+            out = graphs.body(x)
         logits, rest = out[0], list(out[1:])
         head_input = rest.pop() if self.has_head_input else None
         return Traced(logits, dict(zip(self.layers, rest, strict=True)), head_input)
 
     def cam(self, x: torch.Tensor, activation: torch.Tensor, target: int) -> torch.Tensor:
         """Grad-CAM (raw H x W map) for ``target`` from the Grad-CAM layer's output."""
+        return self._cam(self.graphs(x), x, activation, target)
+
+    @staticmethod
+    def _cam(graphs: _Graphs, x: torch.Tensor, activation: torch.Tensor, target: int):
+        assert graphs.head is not None  # traced with a cam_layer
         leaf = activation.detach().requires_grad_(True)
         with torch.enable_grad():
-            out = self.head(x, leaf)
-            if self.last_weight is None:
+            out = graphs.head(x, leaf)
+            if graphs.last_weight is None:
                 (grad,) = torch.autograd.grad(out[0, target], leaf)
             else:
-                row = self.last_weight[target].reshape(out.shape)
+                row = graphs.last_weight[target].reshape(out.shape)
                 (grad,) = torch.autograd.grad(out, leaf, grad_outputs=row)
         return cam_from(leaf.detach(), grad)
 
@@ -125,9 +192,27 @@ def trace_network(
     """Trace ``module`` (eval mode, parameters frozen, as a LoadedModel's) on input ``x``
     with ``layers`` (and ``cam_layer``, whose output is recorded too) as outputs;
     ``head_linear``: a module whose input is returned as well. Raises TraceRefused when
-    the trace would not be faithful."""
+    the trace would not be faithful. An input of another shape is traced when it comes."""
     names = list(dict.fromkeys(layers + ([cam_layer] if cam_layer else [])))
     modules = resolve(module, names)
+    net = TracedNetwork(None, [], head_linear is not None)
+
+    def build(inp: torch.Tensor) -> _Graphs:
+        graphs, taps, ref_logits, reference = _build(module, modules, names, inp, cam_layer,
+                                                     head_linear)  # fmt: skip
+        if net.layers and taps != net.layers:
+            raise TraceRefused(f"at input shape {tuple(inp.shape)} other layers run")
+        net.layers = taps
+        _check(net, graphs, module, inp, ref_logits, reference, cam_layer)
+        return graphs
+
+    net._build = build
+    net.graphs(x)
+    return net
+
+
+def _build(module, modules, names, x, cam_layer, head_linear):
+    """The graphs for ``x``'s shape, the layers they tap, and the eager reference."""
     # The eager reference: two passes, so the recorder learns which outputs an in-place
     # op changes later (those are cloned in the graph too).
     rec = ActivationRecorder(module, names)
@@ -163,21 +248,21 @@ def trace_network(
     with hooks(forward=[(modules[n], tap(n)) for n in taps], forward_pre=grabs), torch.no_grad():
         body_graph = _trace(body, (x,))
 
-    net = TracedNetwork(body_graph, None, taps, head_linear is not None)
+    graphs = _Graphs(body_graph, None, None)
     if cam_layer is not None:
-        last = _last_linear(net, head_linear, x, ref_logits)
-        net.head = _trace_head(module, modules[cam_layer], x, reference[cam_layer], last)
-        net.last_weight = last.weight if last is not None else None
-    _check(net, module, x, ref_logits, reference, cam_layer)
-    return net
+        last = _last_linear(body_graph, head_linear, x, ref_logits)
+        graphs.head = _trace_head(module, modules[cam_layer], x, reference[cam_layer], last)
+        graphs.last_weight = last.weight if last is not None else None
+    return graphs, taps, ref_logits, reference
 
 
-def _last_linear(net: TracedNetwork, linear, x, logits) -> nn.Linear | None:
+def _last_linear(body, linear, x, logits) -> nn.Linear | None:
     """``linear`` if the logits are exactly it applied to its input, else None."""
     if not isinstance(linear, nn.Linear):
         return None
-    h = net.run(x).head_input
-    if h is None or h.dim() != 2 or h.shape[0] != 1:
+    with torch.no_grad():
+        h = body(x)[-1]
+    if h.dim() != 2 or h.shape[0] != 1:
         return None
     with torch.no_grad():
         again = torch.nn.functional.linear(h, linear.weight, linear.bias)
@@ -186,7 +271,8 @@ def _last_linear(net: TracedNetwork, linear, x, logits) -> nn.Linear | None:
 
 def _trace_head(module, cam_module, x, activation, last: nn.Linear | None):
     """The graph from the Grad-CAM layer's output to the logits (or, given ``last``, to
-    that Linear's input)."""
+    that Linear's input), for ``x``'s shape: the input's sizes, where the head reads them
+    (``x.size(0)``), are constants."""
     store: dict[str, torch.Tensor] = {}
 
     def replace(_m, _i, _out):
@@ -203,6 +289,7 @@ def _trace_head(module, cam_module, x, activation, last: nn.Linear | None):
     grabs = [] if last is None else [(last, grab)]
     with hooks(forward=[(cam_module, replace)], forward_pre=grabs), torch.no_grad():
         graph = _trace(head, (x, activation.detach().clone()))
+    _freeze_input_sizes(graph.graph, 0, tuple(x.shape))
     if _uses_input(graph.graph, 0):
         raise TraceRefused(
             "the layers after the Grad-CAM layer still need the network's input "
@@ -211,9 +298,9 @@ def _trace_head(module, cam_module, x, activation, last: nn.Linear | None):
     return graph
 
 
-def _check(net, module, x, ref_logits, reference, cam_layer) -> None:
+def _check(net, graphs, module, x, ref_logits, reference, cam_layer) -> None:
     for _ in range(3):  # the executor profiles the first runs, then optimises
-        got = net.run(x)
+        got = net._run(graphs, x)
     if not _close(got.logits, ref_logits):
         raise TraceRefused("the traced graph's output differs from the model's")
     for name, t in got.outputs.items():
@@ -228,6 +315,6 @@ def _check(net, module, x, ref_logits, reference, cam_layer) -> None:
     assert rec.cam_activation is not None  # the forward pass went through cam_layer
     expected = fast_gradcam(logits, rec.cam_activation, target)
     for _ in range(3):
-        cam = net.cam(x, got.outputs[cam_layer], target)
+        cam = net._cam(graphs, x, got.outputs[cam_layer], target)
     if not _close(cam, expected):
         raise TraceRefused("the traced Grad-CAM differs from the model's")
