@@ -24,6 +24,9 @@ from torch import nn
 
 from cnn_viewer.models.cancelled import Cancelled, stop_if
 from cnn_viewer.models.hooks import hooks
+from cnn_viewer.models.training.augment import augment_affine, augment_images, overfit_hint
+
+__all__ = ["augment_affine", "overfit_hint"]  # where callers have found them
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -38,6 +41,9 @@ class TrainSettings:
     augment: bool = False  # small random shifts, turns and scaling of each batch
     device: str = "cpu"
     max_snapshots: int = 300  # beyond this the timeline keeps every other snapshot
+    patience: int = 0  # stop after this many epochs without a better validation; 0: never
+    max_seconds: float | None = None  # stop after the epoch that passes this time
+    flips: bool = False  # augment: also mirror left-right (only where that keeps the class)
 
 
 class TrainControl:
@@ -90,6 +96,7 @@ class StepProgress:
     seconds: float
     val_loss: float | None = None
     val_accuracy: float | None = None
+    train_accuracy: float | None = None  # end of epoch: un-augmented training images
 
     @property
     def steps_per_epoch(self) -> int:
@@ -141,22 +148,9 @@ def probe_layers_for(module: nn.Module, convs: list[str]) -> list[str]:
     out = []
     for conv in convs:
         i = names.index(conv) if conv in names else -1
-        out.append(names[i + 1] if 0 <= i < len(names) - 1 else conv)
+        after = [n for n in names[i + 1 : i + 3] if not n.startswith("bn")] if i >= 0 else []
+        out.append(after[0] if after else conv)
     return out
-
-
-def augment_affine(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Random shifts (+-10%), turns (+-12 degrees) and scaling (+-10%) of N x C x H x W."""
-    n = x.shape[0]
-    angle = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(12)
-    scale = 1 + (torch.rand(n, generator=gen) * 2 - 1) * 0.1
-    shift = (torch.rand(n, 2, generator=gen) * 2 - 1) * 0.2
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack(
-        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
-    )
-    grid = F.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, align_corners=False, padding_mode="border")
 
 
 def evaluate_full(
@@ -250,7 +244,7 @@ def train_studio(
     s = settings or TrainSettings()
     control = control or TrainControl()
     frozen = frozen or []
-    augment = augment_fn or (augment_affine if s.augment else None)
+    augment = augment_fn or (augment_images(s.flips) if s.augment else None)
     start = time.perf_counter()
     torch.manual_seed(s.seed)
     gen = torch.Generator().manual_seed(s.seed)
@@ -258,6 +252,8 @@ def train_studio(
     module.to(device)
     train_x, train_y, val_x, val_y = (t.to(device) for t in (train_x, train_y, val_x, val_y))
     val_n = normalize(val_x)
+    pick = torch.linspace(0, len(train_x) - 1, min(len(train_x), 512)).long().to(device)
+    train_probe_x, train_probe_y = normalize(train_x[pick]), train_y[pick]
     convs = first_convs(module) if filter_layers is None else filter_layers
     recorder = _Recorder(module, convs, probe_layers_for(module, convs), val_x[:1], normalize)
     params = [p for p in module.parameters() if p.requires_grad]
@@ -274,7 +270,7 @@ def train_studio(
     initial = {k: v.detach().clone() for k, v in module.state_dict().items()}
     best: tuple[float, int, dict | None] = (-1.0, 0, None)
     history: list[dict] = []
-    status, step, epoch = "finished", 0, 0
+    status, step, epoch, since_best, why_stop = "finished", 0, 0, 0, ""
     try:
         for epoch in range(1, s.epochs + 1):
             _set_train(module, frozen)
@@ -315,20 +311,28 @@ def train_studio(
             if status == "diverged":
                 break
             val_loss, val_acc, _ = evaluate_full(module, val_n, val_y, num_classes)
+            _, train_acc, _ = evaluate_full(module, train_probe_x, train_probe_y, num_classes)
             history.append(
                 {"epoch": epoch, "step": step, "loss": loss.item(), "val_loss": val_loss,
-                 "val_accuracy": val_acc}
+                 "val_accuracy": val_acc, "train_accuracy": train_acc}
             )  # fmt: skip
+            since_best += 1
             if val_acc > best[0]:
                 state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-                best = (val_acc, epoch, state)
+                best, since_best = (val_acc, epoch, state), 0
             if on_progress is not None:
                 on_progress(
                     StepProgress(
                         epoch, s.epochs, step, total, loss.item(), acc,
-                        time.perf_counter() - start, val_loss, val_acc,
+                        time.perf_counter() - start, val_loss, val_acc, train_acc,
                     )
                 )  # fmt: skip
+            if s.patience and since_best >= s.patience and epoch < s.epochs:
+                why_stop = f"stopped at epoch {epoch}: no better validation for {s.patience} epochs"
+                break
+            if s.max_seconds and time.perf_counter() - start > s.max_seconds and epoch < s.epochs:
+                why_stop = f"stopped at epoch {epoch}: the {s.max_seconds:.0f} s time cap"
+                break
     except Cancelled:
         status = "cancelled"
     if status == "cancelled":
@@ -353,6 +357,8 @@ def train_studio(
         )
     elif status == "cancelled":
         message = f"cancelled in epoch {epoch} after {step} of {total} steps; kept {kept}"
+    elif why_stop:
+        message = f"{why_stop} ({step} steps, {seconds:.1f} s); kept {kept}"
     else:
         message = f"finished {s.epochs} epochs ({step} steps) in {seconds:.1f} s; kept {kept}"
     message += f"; validation accuracy {val_acc:.1%} on {len(val_x)} images"

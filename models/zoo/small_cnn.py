@@ -31,6 +31,7 @@ class SmallCNNConfig:
     pool: str = "max"
     hidden: int = 64
     dropout: float = 0.2
+    batchnorm: bool = False  # a BatchNorm2d (bn1, bn2, ...) after each conv
 
     def __post_init__(self) -> None:
         # (a list when read back from JSON; the length is checked by building the network)
@@ -55,7 +56,7 @@ def _act(name: str) -> nn.Module:
 
 
 class SmallCNN(nn.Module):
-    """conv -> activation -> pool, repeated; flatten; fc1 -> activation -> fc2.
+    """conv -> (BatchNorm) -> activation -> pool, repeated; flatten; fc1 -> activation -> fc2.
 
     Input: N x in_channels x H x W float. Output: N x num_classes logits.
     """
@@ -69,6 +70,8 @@ class SmallCNN(nn.Module):
             layers[f"conv{i}"] = nn.Conv2d(
                 c_in, c_out, config.kernel_size, stride=config.stride, padding=config.padding
             )
+            if config.batchnorm:
+                layers[f"bn{i}"] = nn.BatchNorm2d(c_out)
             layers[f"{config.activation}{i}"] = _act(config.activation)
             pool = POOLS[config.pool]
             if pool is not None:
@@ -81,6 +84,9 @@ class SmallCNN(nn.Module):
             probe = torch.zeros(1, config.in_channels, *config.input_size)
             for name in self._block_names:
                 probe = getattr(self, name)(probe)
+        for m in layers.values():
+            if isinstance(m, nn.BatchNorm2d):
+                m.reset_running_stats()  # the shape probe above is no data
         flat = probe.numel()
         if flat == 0:
             raise ValueError(
