@@ -26,6 +26,10 @@ def load_model(
     input_size: tuple[int, int] | int | str | None = None,
     channels: int | None = None,
     trust_checkpoint: bool = False,
+    resize: int | tuple[int, int] | str | None = None,
+    crop: tuple[int, int] | int | str | None = None,
+    mean: tuple[float, ...] | str | None = None,
+    std: tuple[float, ...] | str | None = None,
 ) -> LoadedModel:
     """Load a model by registry name, from a checkpoint, or from the user's model file.
 
@@ -38,16 +42,30 @@ def load_model(
     ``labels``: a text file, one class name per line; its count must match the outputs.
     ``input_size``: (H, W), an int or 'HxW'; ``channels``: 1 or 3 - used where the
     checkpoint does not say (a torchvision model takes 1 channel only when its weights do).
+    ``resize``: N (the short side to N, then the centre crop) or 'HxW' (stretch to HxW, then
+    the centre crop); ``crop``: 'HxW', the centre crop = the network's input size (the same
+    as ``input_size``; give one); ``mean`` / ``std``: 'R,G,B' (one value for gray models).
+    These four are laid over the model's own preprocessing (torchvision weights' transforms,
+    our checkpoint's metadata, or stretch + ImageNet/MNIST statistics for user models).
 
     Raises CheckpointError (a ValueError) for unusable or refused files, ValueError for bad
     options, WeightsUnavailable when pretrained weights cannot be had.
     """
-    over = Overrides.make(labels=labels, input_size=input_size, channels=channels)
+    over = Overrides.make(
+        labels=labels,
+        input_size=input_size,
+        channels=channels,
+        resize=resize,
+        crop=crop,
+        mean=mean,
+        std=std,
+    )
     if checkpoint is None and model_file is None and Path(name).suffix == ".safetensors":
         checkpoint, name = name, "digits"
-    if checkpoint is not None or model_file is not None:
-        return load_user_model(name, checkpoint, model_file, over, trust_checkpoint)
-    if name == "digits":
+    user = checkpoint is not None or model_file is not None
+    if user:  # these read --labels themselves
+        loaded = load_user_model(name, checkpoint, model_file, over, trust_checkpoint)
+    elif name == "digits":
         loaded = load_digits(weights, over.input_size, over.channels)
     else:
         if over.channels == 1:
@@ -57,5 +75,11 @@ def load_model(
             )
         loaded = load_torchvision(name, weights, over.input_size)
     if over.labels is not None:
-        loaded.labels = read_labels(over.labels, len(loaded.labels))
+        if not user:
+            loaded.labels = read_labels(over.labels, len(loaded.labels))
+        loaded.labels_source = f"--labels {over.labels.name}"
+    if not over.prep.empty:
+        loaded.preprocess = over.prep.apply(loaded.preprocess)
+        # the input line says how the input is made now; drop the loader's stale note
+        loaded.notes = [n for n in loaded.notes if not n.startswith("input ")]
     return loaded

@@ -118,7 +118,8 @@ class Preprocess:
     """Image -> 1 x C x H x W float tensor for one model.
 
     ``resize_short``: resize the shorter side to this, then centre-crop to input_size
-    (torchvision's classification transforms). None: stretch the whole image.
+    (torchvision's classification transforms). ``resize_hw``: stretch to this (H, W), then
+    centre-crop to input_size. Both None: stretch the whole image to input_size.
     """
 
     input_size: tuple[int, int]
@@ -126,18 +127,40 @@ class Preprocess:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     resize_short: int | None = None
+    resize_hw: tuple[int, int] | None = None
 
     def crop_box(self, height: int, width: int) -> tuple[int, int, int, int]:
         """The (x0, y0, x1, y1) region of a height x width source that the network sees."""
-        if self.resize_short is None:
-            return (0, 0, width, height)
-        scale = self.resize_short / min(height, width)
         ch, cw = self.input_size
-        crop_h = min(height, round(ch / scale))
-        crop_w = min(width, round(cw / scale))
+        if self.resize_short is not None:
+            scale_y = scale_x = self.resize_short / min(height, width)
+        elif self.resize_hw is not None and tuple(self.resize_hw) != (ch, cw):
+            scale_y, scale_x = self.resize_hw[0] / height, self.resize_hw[1] / width
+        else:
+            return (0, 0, width, height)
+        crop_h = min(height, round(ch / scale_y))
+        crop_w = min(width, round(cw / scale_x))
         y0 = (height - crop_h) // 2
         x0 = (width - crop_w) // 2
         return (x0, y0, x0 + crop_w, y0 + crop_h)
+
+    def describe(self) -> str:
+        """How an image becomes the input, in one line (printed on stderr by every command
+        and shown in the window), e.g. 'short side to 256, centre crop 224x224, RGB,
+        mean 0.485,0.456,0.406 std 0.229,0.224,0.225'."""
+        h, w = self.input_size
+        if self.resize_short is not None:
+            size = f"short side to {self.resize_short}, centre crop {h}x{w}"
+        elif self.resize_hw is not None and tuple(self.resize_hw) != (h, w):
+            size = f"stretched to {self.resize_hw[0]}x{self.resize_hw[1]}, centre crop {h}x{w}"
+        else:
+            size = f"stretched to {h}x{w}"
+        colour = "gray" if self.channels == 1 else "RGB"
+
+        def numbers(values: tuple[float, ...]) -> str:
+            return ",".join(f"{v:.4g}" for v in values)
+
+        return f"{size}, {colour}, mean {numbers(self.mean)} std {numbers(self.std)}"
 
     def to_network_image(self, image: np.ndarray) -> np.ndarray:
         """The uint8 image the network sees: HxW (1 channel) or HxWx3."""

@@ -19,7 +19,7 @@ from cnn_viewer.models.loading.model_files import (
     probe_input,
 )
 from cnn_viewer.models.zoo.layer_choice import shown_and_cam
-from cnn_viewer.models.zoo.loaded import LoadedModel, freeze
+from cnn_viewer.models.zoo.loaded import LoadedModel, freeze, numbers_source
 from cnn_viewer.models.zoo.torchvision_zoo import torchvision_preprocess
 
 
@@ -45,8 +45,11 @@ def finish_user_model(
     tv_name: str | None = None,
     is_digits: bool = False,
     fallback: list[str] | None = None,
+    fallback_source: str = "the architecture's categories",
 ) -> LoadedModel:
-    """Freeze, settle channels, input size and preprocessing, count classes, name them."""
+    """Freeze, settle channels, input size and preprocessing, count classes, name them.
+    ``fallback``: names used when neither --labels nor the file gives them and the count
+    fits; ``fallback_source`` says where they are from (LoadedModel.labels_source)."""
     label = f"{name} ({opened.path})" if opened is not None else name
     weights_channels = first_conv_channels(module)
     if overrides.channels is not None and weights_channels not in (None, overrides.channels):
@@ -62,6 +65,7 @@ def finish_user_model(
         spec = get_model_weights(tv_name).DEFAULT
         prep = torchvision_preprocess(spec, overrides.input_size, channels)
         fallback = [str(c) for c in spec.meta.get("categories", [])]
+        fallback_source = f"torchvision's {tv_name} categories"
         try:
             count = output_count(module, channels, prep.input_size)
         except Exception as exc:  # noqa: BLE001 - e.g. a ViT at another input size
@@ -90,6 +94,14 @@ def finish_user_model(
     )
     if where:
         notes.append(where)
+    if overrides.labels is not None:
+        labels_source = f"--labels {overrides.labels.name}"
+    elif opened is not None and opened.labels is not None:
+        labels_source = f"the checkpoint file {opened.path.name}"
+    elif fallback is not None and list(fallback) == labels:
+        labels_source = fallback_source
+    else:
+        labels_source = numbers_source(count)
     scripted = isinstance(module, torch.jit.ScriptModule)
     if scripted:
         notes.append(
@@ -110,4 +122,5 @@ def finish_user_model(
         is_digits=is_digits,
         source=source,
         notes=notes,
+        labels_source=labels_source,
     )

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from cnn_viewer.models.checkpoint import CheckpointError
+from cnn_viewer.models.data.preprocess_options import PrepOptions, parse_input_size
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 # Sizes tried, in order, when a model does not say what it takes (first that runs wins).
@@ -33,52 +34,51 @@ class Overrides:
     """What the user says about the model where its checkpoint is silent.
 
     ``input_size``: (height, width). ``channels``: 1 or 3. ``labels``: a text file
-    with one class name per line (blank lines ignored).
+    with one class name per line (blank lines ignored). ``prep``: --resize / --crop /
+    --mean / --std, laid over the model's own preprocessing after it loads; --crop is the
+    network's input size, so it also arrives here as ``input_size``.
     """
 
     labels: Path | None = None
     input_size: tuple[int, int] | None = None
     channels: int | None = None
+    prep: PrepOptions = PrepOptions()
 
     @classmethod
-    def make(cls, labels=None, input_size=None, channels=None) -> Overrides:
+    def make(
+        cls,
+        labels=None,
+        input_size=None,
+        channels=None,
+        resize=None,
+        crop=None,
+        mean=None,
+        std=None,
+    ) -> Overrides:
         if channels is not None and channels not in (1, 3):
             raise ValueError(f"channels {channels!r}: use 1 (grayscale) or 3 (RGB)")
+        prep = PrepOptions.make(resize=resize, crop=crop, mean=mean, std=std)
+        size = parse_input_size(input_size)
+        if prep.crop is not None and size not in (None, prep.crop):
+            raise ValueError(
+                f"--crop {prep.crop[0]}x{prep.crop[1]} and --input-size {size[0]}x{size[1]} "
+                "disagree: the centre crop is the network's input size; give one of them"
+            )
         return cls(
             labels=Path(labels) if labels is not None else None,
-            input_size=parse_input_size(input_size),
+            input_size=prep.crop or size,
             channels=None if channels is None else int(channels),
+            prep=prep,
         )
 
     @property
     def empty(self) -> bool:
-        return self.labels is None and self.input_size is None and self.channels is None
-
-
-def parse_input_size(value) -> tuple[int, int] | None:
-    """None, 224, '224', '224x192' (height x width) or (224, 192) -> (height, width)."""
-    if value is None:
-        return None
-    try:
-        if isinstance(value, str):
-            parts = value.lower().replace(" ", "").split("x")
-            if len(parts) not in (1, 2):
-                raise ValueError
-            nums = [int(p) for p in parts]
-        elif isinstance(value, int):
-            nums = [value]
-        else:
-            nums = [int(v) for v in value]
-        if len(nums) == 1:
-            nums = nums * 2
-        h, w = nums
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"input size {value!r}: give HEIGHTxWIDTH such as 224x224, or one number"
-        ) from None
-    if not (2 <= h <= 4096 and 2 <= w <= 4096):
-        raise ValueError(f"input size {h}x{w}: each side must be between 2 and 4096 pixels")
-    return (h, w)
+        return (
+            self.labels is None
+            and self.input_size is None
+            and self.channels is None
+            and self.prep.empty
+        )
 
 
 def read_labels(path: str | Path, count: int | None = None) -> list[str]:

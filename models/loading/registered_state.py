@@ -197,6 +197,7 @@ def digits_from_state(opened: OpenedCheckpoint, overrides: Overrides) -> LoadedM
         notes=[],
         is_digits=is_digits,
         fallback=[str(i) for i in range(10)] if is_digits else None,
+        fallback_source="the digits 0-9",
     )
     loaded.notes = [n for n in loaded.notes if not n.startswith("input ")]
     loaded.display_layers, loaded.cam_layer = module.display_layers(), module.cam_layer()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from cnn_viewer.models.checkpoint import CheckpointInfo
+from cnn_viewer.models.data.drawing import as_digits
 from cnn_viewer.models.data.mnist import MNIST_MEAN, MNIST_STD
 from cnn_viewer.models.zoo.loaded import LoadedModel
 from cnn_viewer.models.zoo.own_checkpoint import build_from_checkpoint, wrap_small_cnn
@@ -24,7 +25,9 @@ def load_digits(
         info = digits_info(module.config)
         info.channels = config.in_channels
         loaded = wrap_small_cnn(module, info, name="digits", source="random weights")
-        loaded.is_digits = config.in_channels == 1
+        if config.in_channels == 1:  # the digit rule: MNIST centring (a gray digit model)
+            loaded.is_digits, loaded.preprocess = True, as_digits(loaded.preprocess)
+        loaded.labels_source = "the digits 0-9"
         loaded.notes.append("random weights (--weights none): predictions are meaningless")
         return loaded
     loaded = build_from_checkpoint(DIGITS_CHECKPOINT)

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from cnn_viewer.models.checkpoint import CheckpointError
+from cnn_viewer.models.data.drawing import as_digits
 from cnn_viewer.models.data.images import Preprocess
 
 
@@ -35,6 +36,15 @@ class LoadedModel:
     is_digits: bool = False
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    # where ``labels`` came from, for the "labels: ..." half of the input line, e.g.
+    # "the weights' metadata", "--labels names.txt", "ImageNet (1000 outputs)", "numbers"
+    labels_source: str = ""
+
+    def __post_init__(self) -> None:
+        # The one digit rule: a digit model's own preprocessing is MNIST centring
+        # (DigitPreprocess), however the model was built.
+        if self.is_digits:
+            self.preprocess = as_digits(self.preprocess)
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -63,6 +73,20 @@ class LoadedModel:
         top = torch.topk(probs, min(k, probs.numel()))
         pairs = zip(top.values, top.indices, strict=True)
         return [(int(i), self.labels[int(i)], float(p)) for p, i in pairs]
+
+
+def numbers_source(count: int) -> str:
+    """``labels_source`` for classes that have no names, only their indices."""
+    return f"numbers 0..{count - 1}, no names (give them with --labels FILE)"
+
+
+def input_line(model: LoadedModel) -> str:
+    """The one line every command prints on stderr (and the window shows): how an image
+    becomes the input and where the class names come from, e.g. 'input: short side to 256,
+    centre crop 224x224, RGB, mean 0.485,0.456,0.406 std 0.229,0.224,0.225; labels: the
+    weights' metadata (1000)'."""
+    source = model.labels_source or "the model"
+    return f"input: {model.preprocess.describe()}; labels: {source} ({len(model.labels)})"
 
 
 def freeze(module: nn.Module) -> nn.Module:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from cnn_viewer.models.checkpoint import CheckpointError, CheckpointInfo, read_checkpoint
-from cnn_viewer.models.data.images import Preprocess
 from cnn_viewer.models.zoo.loaded import LoadedModel, freeze, load_state
 from cnn_viewer.models.zoo.small_cnn import SmallCNN, SmallCNNConfig
+from cnn_viewer.models.zoo.studio_models import prep_from_info
 
 
 def build_from_checkpoint(path: str | Path) -> LoadedModel:
@@ -53,12 +53,7 @@ def _check_info(config: SmallCNNConfig, info: CheckpointInfo, path: str | Path) 
 
 
 def wrap_small_cnn(module: SmallCNN, info: CheckpointInfo, name: str, source: str) -> LoadedModel:
-    prep = Preprocess(
-        input_size=info.input_size,
-        channels=info.channels,
-        mean=tuple(info.mean),
-        std=tuple(info.std),
-    )
+    prep = prep_from_info(info)
     return LoadedModel(
         name=name,
         module=freeze(module),
@@ -68,4 +63,5 @@ def wrap_small_cnn(module: SmallCNN, info: CheckpointInfo, name: str, source: st
         cam_layer=module.cam_layer(),
         is_digits=info.extra.get("task") == "digits",
         source=source,
+        labels_source="the checkpoint's metadata",
     )

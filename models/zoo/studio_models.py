@@ -166,7 +166,41 @@ def _build_torchvision(o: ArchOptions, num_classes, on_download, should_cancel) 
     return Built("torchvision", module, prep, config, frozen, notes)
 
 
+def saved_resize(info: CheckpointInfo) -> dict:
+    """The resize step training used, from the metadata's extra 'resize' (N: short side,
+    [H, W]: stretch, then the centre crop); {} when the file does not record one (older
+    files, or the whole image stretched to the input size)."""
+    value = info.extra.get("resize")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 2:
+        return {"resize_short": value}
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return {"resize_hw": (value[0], value[1])}
+    return {}
+
+
+def prep_from_info(info: CheckpointInfo) -> Preprocess:
+    """The preprocessing our checkpoint's metadata records (mean/std per channel)."""
+
+    def per_channel(values: list[float]) -> tuple[float, ...]:
+        return tuple(values) * info.channels if len(values) == 1 else tuple(values)
+
+    return Preprocess(
+        input_size=info.input_size,
+        channels=info.channels,
+        mean=per_channel(info.mean),
+        std=per_channel(info.std),
+        **saved_resize(info),
+    )
+
+
 def checkpoint_info(built: Built, classes: list[str], extra: dict) -> CheckpointInfo:
+    """Our metadata for a trained network: what training fed it (input size, channels,
+    mean/std, and in extra 'resize' the short side N or [H, W] stretch before the centre
+    crop; absent when the whole image was stretched), read back by own_checkpoint."""
+    p = built.prep
+    resize = p.resize_short if p.resize_short is not None else p.resize_hw
+    if resize is not None:
+        extra = {**extra, "resize": resize if isinstance(resize, int) else list(resize)}
     return CheckpointInfo(
         arch=built.arch,
         config=built.config,
@@ -205,7 +239,10 @@ def torchvision_from_checkpoint(tensors: dict, info: CheckpointInfo, path: str |
         )
     load_state(module, tensors, path)
     module = freeze(module)  # eval before any probe forward, or BatchNorm statistics move
-    prep = torchvision_preprocess(spec, info.input_size)
+    if "resize" in info.extra:  # newer files record what training used
+        prep = prep_from_info(info)
+    else:
+        prep = torchvision_preprocess(spec, info.input_size)
     shown, cam = shown_and_cam(module, (prep.channels, *prep.input_size))
     return LoadedModel(
         name=Path(path).stem,
@@ -216,4 +253,5 @@ def torchvision_from_checkpoint(tensors: dict, info: CheckpointInfo, path: str |
         cam_layer=cam,
         source=str(path),
         notes=[f"{name} fine-tuned on {len(info.labels)} classes"],
+        labels_source="the checkpoint's metadata",
     )

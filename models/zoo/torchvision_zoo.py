@@ -8,7 +8,7 @@ from torch import nn
 
 from cnn_viewer.models.data.images import Preprocess
 from cnn_viewer.models.zoo.layer_choice import shown_and_cam
-from cnn_viewer.models.zoo.loaded import LoadedModel, WeightsUnavailable, freeze
+from cnn_viewer.models.zoo.loaded import LoadedModel, WeightsUnavailable, freeze, numbers_source
 
 
 def list_models() -> list[str]:
@@ -59,8 +59,10 @@ def load_torchvision(
         raise ValueError(
             f"{name} does not run at input size {size} ({type(exc).__name__}: {str(exc)[:200]})"
         ) from None
+    where = "the weights' metadata" if weights != "none" else "the default weights' metadata"
     if len(labels) != num_out:
         labels = [str(i) for i in range(num_out)]
+        where = numbers_source(num_out)
     shown, cam = shown_and_cam(module, (prep.channels, *prep.input_size))
     return LoadedModel(
         name=name,
@@ -71,6 +73,7 @@ def load_torchvision(
         cam_layer=cam,
         source=f"torchvision:{name}",
         notes=notes,
+        labels_source=where,
     )
 
 

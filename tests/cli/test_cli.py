@@ -66,7 +66,8 @@ def check_schema(row: dict) -> None:
         assert set(row) == {"file", "error"}
         assert isinstance(row["error"], str) and row["file"] in row["error"]
     else:
-        assert set(row) == {"file", "top"}
+        assert set(row) == {"file", "top", "input", "labels_source"}
+        assert row["input"] and row["labels_source"]
         for t in row["top"]:
             assert set(t) == {"index", "label", "prob"}
             assert isinstance(t["index"], int) and isinstance(t["label"], str)
@@ -76,8 +77,10 @@ def check_schema(row: dict) -> None:
 
 
 def test_predict_a_drawn_one(capsys, images):
-    code, rows, err = run_json(capsys, ["predict", "--as-drawing", "--json", images["one"]])
-    assert code == 0 and err == ""
+    code, rows, err = run_json(capsys, ["predict", "--json", images["one"]])
+    # stderr: only the one line saying how the image became the input (stdout stays JSON)
+    assert code == 0 and err.count("\n") == 1 and err.startswith("input: digit centred")
+    assert "; labels: the checkpoint's metadata (10)" in err
     assert isinstance(rows, list) and len(rows) == 1
     check_schema(rows[0])
     assert rows[0]["file"] == images["one"]
@@ -97,7 +100,7 @@ def test_predict_several_and_top(capsys, images):
 
 
 def test_predict_mnist_digit_file(capsys, tmp_path, mnist_data):
-    """Without --as-drawing an MNIST image goes straight in, as the network was trained."""
+    """An MNIST image (already centred) keeps its answer through the digit centring."""
     from cnn_viewer.models.data.mnist import split_indices
 
     images, labels = mnist_data
@@ -147,7 +150,8 @@ def test_text_output(capsys, images):
     assert code == 1
     lines = out.splitlines()
     assert lines[0] == images["one"]
-    assert len(lines) == 3 and "(class 1)" in lines[1]
+    # "100.00%  1": the class name, without repeating it as "(class 1)"
+    assert len(lines) == 3 and lines[1].split()[-1] == "1" and "class" not in lines[1]
     assert f"{images['text']}: error:" in err and "not an image" in err
     assert "Traceback" not in err
 
@@ -171,7 +175,7 @@ def test_wrong_usage_exits_2(capsys, argv):
 
 def test_help_exits_0(capsys):
     assert main(["predict", "--help"]) == 0
-    assert "--as-drawing" in capsys.readouterr().out
+    assert "--as-drawing" in capsys.readouterr().out  # still accepted (a no-op alias)
 
 
 def test_model_that_cannot_load(capsys, images, tmp_path):

@@ -105,8 +105,10 @@ def test_deep_dream_amplifies_the_layer(digits):
     assert dream.shape == (28, 28) and dream.dtype == np.uint8
     taps = Taps(digits.module, ["conv2"])
     with torch.no_grad():
-        before = taps.run(digits.preprocess(image))["conv2"].pow(2).mean()
-        after = taps.run(digits.preprocess(dream))["conv2"].pow(2).mean()
+        # (to_tensor: both are network images already; preprocess would re-centre the
+        # dream's amplified background as if it were a new drawing)
+        before = taps.run(digits.preprocess.to_tensor(image))["conv2"].pow(2).mean()
+        after = taps.run(digits.preprocess.to_tensor(dream))["conv2"].pow(2).mean()
     assert after > 1.5 * before
     # a linear layer cannot run on smaller octaves: they are skipped, not an error
     assert deep_dream(digits, image, "fc1", steps=2, octaves=3).shape == (28, 28)

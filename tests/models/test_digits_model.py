@@ -54,20 +54,26 @@ def test_preprocess_values(digits_model):
     rng = np.random.default_rng(0)
     gray = rng.integers(0, 256, (28, 28), dtype=np.uint8)
     expected = (gray.astype(np.float32) / 255 - MNIST_MEAN) / MNIST_STD
-    np.testing.assert_allclose(digits_model.preprocess(gray)[0, 0].numpy(), expected, atol=1e-6)
-    # The same picture as RGB gives the same tensor.
+    tensor = digits_model.preprocess.to_tensor(gray)  # the normalisation of a network image
+    np.testing.assert_allclose(tensor[0, 0].numpy(), expected, atol=1e-6)
+    # The same picture as RGB gives the same tensor (through the digit centring too).
     rgb = np.dstack([gray] * 3)
     torch.testing.assert_close(digits_model.preprocess(rgb), digits_model.preprocess(gray))
 
 
 def test_predict_top_k(digits_model, digit_drawer):
-    from cnn_viewer.models.data.drawing import center_digit
+    from cnn_viewer.models.data.drawing import NoInk, center_digit
 
-    top = digits_model.predict(center_digit(digit_drawer("7", (90, 90), (10, 10, 70))), k=3)
+    seven = digit_drawer("7", (90, 90), (10, 10, 70))
+    top = digits_model.predict(seven, k=3)
+    # the model's own preprocess centres the digit: the same answer as centring first
+    assert top == digits_model.predict(center_digit(seven), k=3)
     assert len(top) == 3 and top[0][:2] == (7, "7")
     probs = [p for _, _, p in top]
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
-    assert len(digits_model.predict(np.zeros((28, 28), np.uint8), k=50)) == 10
+    assert len(digits_model.predict(seven, k=50)) == 10
+    with pytest.raises(NoInk, match="no ink found"):
+        digits_model.predict(np.zeros((28, 28), np.uint8))
 
 
 def test_accuracy_on_held_out_mnist(digits_model, mnist_data):

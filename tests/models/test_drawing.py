@@ -54,7 +54,8 @@ def test_layout_matches_mnist(digit, digit_drawer):
         strong = bbox(np.where(out >= 128, out, 0))
         assert max(strong) <= 21 and max(strong) >= 19
         cy, cx = centre_of_mass(out)
-        assert abs(cy - 13.5) < 0.05 and abs(cx - 13.5) < 0.05, (cy, cx)
+        # (14, 14), where MNIST's own digits have it (not the geometric centre 13.5)
+        assert abs(cy - 14) < 0.05 and abs(cx - 14) < 0.05, (cy, cx)
         assert out.max() >= 200 and out[:3].max() == 0 and out[:, :3].max() == 0
 
 
@@ -117,7 +118,7 @@ def test_faint_smudges_below_ink_level_are_not_a_digit():
     assert center_digit(img) is None
     cv2.line(img, (10, 10), (10, 60), 255, 4)
     out = center_digit(img)
-    assert out is not None and bbox(out)[0] == 20
+    assert out is not None and bbox(out)[0] in (20, 21)  # (+1: the sub-pixel shift)
 
 
 def test_shipped_model_reads_drawn_digits(digits_model, digit_drawer):

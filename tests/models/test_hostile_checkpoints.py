@@ -185,7 +185,9 @@ def test_nan_and_inf_weights_are_refused_naming_the_tensors(tmp_path, digits_sta
     torch.save(digits_state, tmp_path / "fine.pth")
     model = load_model("digits", checkpoint=tmp_path / "fine.pth")
     assert nonfinite_weights(model.module) == []
-    x = model.preprocess(np.full((28, 28), 128, np.uint8))
+    drawn = np.full((28, 28), 128, np.uint8)
+    drawn[6:22, 12:16] = 0  # a stroke: the digit rule needs ink to centre
+    x = model.preprocess(drawn)
     assert bool(model.module(x).isfinite().all())
 
 

@@ -122,7 +122,7 @@ def test_default_layers_name_blocks_not_norms(resnet18_model, mobilenet_model, d
     ]
     assert resnet18_model.display_layers == names
     mb = default_layers(mobilenet_model.module)
-    assert mb[0] == "features.0.0" and mb[-1] == "classifier.3"
+    assert mb[0] == "features.0" and mb[-1] == "classifier.3"  # Conv2dNormActivation: one block
     modules = dict(mobilenet_model.module.named_modules())
     assert not any(
         isinstance(modules[n], (torch.nn.BatchNorm2d, torch.nn.Hardswish, torch.nn.Dropout))

@@ -24,8 +24,9 @@ from torch import nn
 
 from cnn_viewer.models import CheckpointError, load_model
 from cnn_viewer.models.checkpoint import save_checkpoint
+from cnn_viewer.models.data.preprocess_options import parse_input_size
 from cnn_viewer.models.loading.checkpoint_files import open_checkpoint, unsafe_globals
-from cnn_viewer.models.loading.model_files import ModelFileError, parse_input_size
+from cnn_viewer.models.loading.model_files import ModelFileError
 from cnn_viewer.models.zoo.digits import digits_info
 from cnn_viewer.models.zoo.layer_choice import default_layers
 from cnn_viewer.models.zoo.small_cnn import SmallCNN, SmallCNNConfig

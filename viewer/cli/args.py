@@ -52,7 +52,38 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         default=None,
         type=input_size,
         metavar="HxW",
-        help="input height x width, e.g. 224x224 or 224, where the checkpoint does not say it",
+        help="input height x width, e.g. 224x224 or 224, where the checkpoint does not say it "
+        "(the same as --crop: the centre crop is the network's input)",
+    )
+    g.add_argument(
+        "--resize",
+        default=None,
+        type=_prep_type("resize"),
+        metavar="N|HxW",
+        help="N: resize the short side to N, then crop the centre (--crop or the input "
+        "size); HxW: stretch to HxW, then crop the centre (default: the model's own)",
+    )
+    g.add_argument(
+        "--crop",
+        default=None,
+        type=_prep_type("crop"),
+        metavar="HxW",
+        help="the centre crop the network sees, i.e. its input size (like --input-size)",
+    )
+    g.add_argument(
+        "--mean",
+        default=None,
+        type=_prep_type("mean"),
+        metavar="R,G,B",
+        help="normalisation mean per channel, of 0..1 pixel values (one value for gray models)",
+    )
+    g.add_argument(
+        "--std",
+        default=None,
+        type=_prep_type("std"),
+        metavar="R,G,B",
+        help="normalisation std per channel (positive; one value for gray models); the "
+        "input is (pixel / 255 - mean) / std",
     )
     g.add_argument(
         "--channels",
@@ -69,13 +100,62 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+LAYERS_HELP = (
+    "the layers to show, as named by `cnn-viewer layers` (e.g. layer1.0,layer4.1,fc); "
+    "default: the model's blocks in forward order"
+)
+
+
+def layer_names(text: str) -> tuple[str, ...]:
+    """--layers NAME,NAME,...: the names, checked against the model once it is loaded
+    (``checked_layers``)."""
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    if not names:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give layer names separated by commas, e.g. conv1,layer1.0"
+        )
+    return names
+
+
+def checked_layers(model, names) -> tuple[list[str] | None, str | None]:
+    """(names, None) when each is a named module of ``model``, else (None, a message
+    naming the unknown ones with the closest names the model has)."""
+    from cnn_viewer.models.zoo.layer_choice import check_layer_names
+
+    try:
+        return check_layer_names(model.module, list(names)), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
 def input_size(text: str) -> tuple[int, int]:
-    from cnn_viewer.models.loading.model_files import parse_input_size
+    from cnn_viewer.models.data.preprocess_options import parse_input_size
 
     try:
         return parse_input_size(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _prep_type(option: str):
+    """An argparse type for --resize / --crop / --mean / --std (a bad value exits with 2)."""
+    from cnn_viewer.models.data import preprocess_options as po
+
+    parse = {
+        "resize": po.parse_resize,
+        "crop": po.parse_crop,
+        "mean": lambda text: po.parse_values(text, "--mean"),
+        "std": lambda text: po.parse_values(text, "--std"),
+    }[option]
+
+    def convert(text: str):
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = option  # argparse names the option's type in its messages
+    return convert
 
 
 def model_options(args: argparse.Namespace):
@@ -129,14 +209,17 @@ def fail(message: str) -> int:
 def load_model_from_args(args: argparse.Namespace):
     """Load the model the options name; expected failures become a message, not a traceback."""
     from cnn_viewer.models import CheckpointError
-    from cnn_viewer.models.zoo.loaded import WeightsUnavailable
+    from cnn_viewer.models.zoo.loaded import WeightsUnavailable, input_line
 
     options = model_options(args)
     try:
         prefetch_with_bar(options)
-        return options.load(), None
+        model = options.load()
     except (CheckpointError, WeightsUnavailable, ValueError) as exc:
         return None, str(exc)
+    # the one place the cli says how the image becomes the input (stderr: --json stays pure)
+    print(input_line(model), file=sys.stderr)
+    return model, None
 
 
 def prefetch_with_bar(options) -> None:

@@ -6,7 +6,19 @@ import argparse
 import json
 import sys
 
-from cnn_viewer.cli.args import add_model_options, fail, load_model_from_args, positive
+from cnn_viewer.cli.args import (
+    LAYERS_HELP,
+    add_model_options,
+    checked_layers,
+    fail,
+    layer_names,
+    load_model_from_args,
+    positive,
+)
+
+
+def _bench_layers(text: str) -> str | tuple[str, ...]:
+    return text if text in ("default", "all") else layer_names(text)
 
 
 def add_parser(sub) -> None:
@@ -18,7 +30,10 @@ def add_parser(sub) -> None:
     )  # fmt: skip
     bench.add_argument("--frames", type=positive, default=200, help="measured results")
     bench.add_argument("--saliency", choices=["gradcam", "none"], default="gradcam")
-    bench.add_argument("--layers", choices=["default", "all"], default="default")
+    bench.add_argument(
+        "--layers", type=_bench_layers, default="default", metavar="default|all|NAME,...",
+        help=f"default, all (every named module), or {LAYERS_HELP.split(' (e.g.')[0]}",
+    )  # fmt: skip
     bench.add_argument("--render", action="store_true", help="draw each result in the window")
     bench.add_argument("--threads", type=positive, default=None, help="torch threads")
     bench.add_argument(
@@ -54,6 +69,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if model is None:
         return fail(error)
     threads = args.threads or default_threads()
+    layers = args.layers
+    if not isinstance(layers, str):
+        layers, error = checked_layers(model, layers)
+        if layers is None:
+            return fail(error)
     if args.source == "pad" and not args.render:
         return fail("--source pad draws in the window: add --render")
     if args.source not in ("synthetic", "pad"):
@@ -64,7 +84,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 return fail(f"--source {args.source}: use synthetic or a video file")
         except ValueError as exc:
             return fail(str(exc))
-    engine = make_engine(model, args.layers, args.saliency, args.trace)
+    engine = make_engine(model, layers, args.saliency, args.trace)
     engine.warm_up()
     traced = engine.traced is not None
     # The model alone, right before and right after the run: on a shared machine speed

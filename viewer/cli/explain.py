@@ -28,6 +28,7 @@ def add_parser(sub) -> None:
                    help="layer for gradcam / guided_gradcam (default: the model's "
                    "last conv block; `cnn-viewer layers` lists names)")  # fmt: skip
     p.add_argument("--out", required=True, metavar="FILE", help="output: FILE.npy or FILE.png")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("image", metavar="IMAGE")
 
 
@@ -61,7 +62,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
         baseline_for,
     )
     from cnn_viewer.core.hooks.recorder import LayerNotFound
-    from cnn_viewer.models.data.drawing import center_digit
     from cnn_viewer.models.data.images import InputError, read_image
     from cnn_viewer.models.private_copy import private_copy
 
@@ -75,14 +75,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return fail(error)
     try:
         image = read_image(args.image)
-        if model.is_digits:
-            net_image = center_digit(image)
-            if net_image is None:
-                raise InputError(f"{args.image}: no ink found; the drawing looks empty")
-        else:
-            net_image = model.preprocess.to_network_image(image)
+        # (a digit model's preprocess centres the digit: the one rule of every path)
+        net_image = model.preprocess.to_network_image(image)
     except InputError as exc:
-        return fail(str(exc))
+        message = str(exc)
+        return fail(message if args.image in message else f"{args.image}: {message}")
     x = model.preprocess.to_tensor(net_image).to(model.device)
     with torch.inference_mode():
         logits = model.module(x)[0].float().cpu()
@@ -104,6 +101,24 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if not cv2.imwrite(str(out), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
             return fail(f"--out {args.out}: could not write the file")
     prob = float(torch.softmax(logits, 0)[target])
+    if args.json:
+        import json
+
+        summary = {
+            "method": args.method,
+            "target": target,
+            "label": model.labels[target],
+            "prob": round(prob, 6),
+            "layer": layer,
+            "ms": round(result.seconds * 1000, 3),
+            "passes": result.passes,
+            "map_shape": list(result.raw.shape),
+            "out": str(out),
+            "input": model.preprocess.describe(),
+            "labels_source": model.labels_source,
+        }
+        print(json.dumps(summary))
+        return 0
     where = f", layer {layer}" if layer else ""
     print(
         f"{METHODS[args.method].title} for class {target} '{model.labels[target]}' "

@@ -5,12 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 
-from cnn_viewer.cli.args import add_model_options, fail, load_model_from_args
+from cnn_viewer.cli.args import (
+    LAYERS_HELP,
+    add_model_options,
+    checked_layers,
+    fail,
+    layer_names,
+    load_model_from_args,
+)
 
 
 def add_parser(sub) -> None:
     lay = sub.add_parser("layers", help="print the layer table: name, type, output shape")
     add_model_options(lay)
+    lay.add_argument(
+        "--layers", type=layer_names, default=None, metavar="NAME,NAME,...",
+        help=f"{LAYERS_HELP} (marked * instead of the default ones)",
+    )  # fmt: skip
     lay.add_argument("--json", action="store_true", help="print one JSON array")
 
 
@@ -30,7 +41,12 @@ def cmd_layers(args: argparse.Namespace) -> int:
         ]
     else:
         rows = layer_table(model.module, (model.channels, *model.input_size))
-    shown = set(model.display_layers)
+    shown_names = model.display_layers
+    if args.layers is not None:
+        shown_names, error = checked_layers(model, args.layers)
+        if shown_names is None:
+            return fail(error)
+    shown = set(shown_names)
     for r in rows:
         r["shown"] = r["name"] in shown
     if args.json:
@@ -42,7 +58,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
     width = max(len(r["name"]) for r in rows)
     print(
         f"{model.name}: input {model.channels} x {model.input_size[0]} x {model.input_size[1]}"
-        "   (* = shown by default)"
+        f"   (* = {'shown by default' if args.layers is None else 'chosen with --layers'})"
     )
     for r in rows:
         shape = " x ".join(map(str, r["shape"])) if r["shape"] is not None else "-"

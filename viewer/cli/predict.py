@@ -15,7 +15,8 @@ def add_parser(sub) -> None:
     pred.add_argument(
         "--as-drawing",
         action="store_true",
-        help="preprocess like the drawing pad (MNIST-style centring)",
+        help="accepted for old scripts and ignored: the digit model always centres the "
+        "digit like MNIST (either polarity), so a drawing needs no option",
     )
     pred.add_argument("--top", type=positive, default=5, help="how many classes (default 5)")
     pred.add_argument("--json", action="store_true", help="print one JSON array")
@@ -23,21 +24,17 @@ def add_parser(sub) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from cnn_viewer.models.data.drawing import center_digit
     from cnn_viewer.models.data.images import InputError, read_image
 
     model, error = load_model_from_args(args)
     if model is None:
         return fail(error)
     rows, failed = [], 0
+    # how the input was made and where the names are from, in every row (also on stderr)
+    made = {"input": model.preprocess.describe(), "labels_source": model.labels_source}
     for path in args.images:
         try:
             image = read_image(path)
-            if args.as_drawing:
-                digit = center_digit(image)
-                if digit is None:
-                    raise InputError(f"{path}: no ink found; the drawing looks empty")
-                image = digit
             top = model.predict(image, k=args.top)
             rows.append(
                 {
@@ -45,6 +42,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
                     "top": [
                         {"index": i, "label": label, "prob": round(p, 6)} for i, label, p in top
                     ],
+                    **made,
                 }
             )
         except InputError as exc:
@@ -62,5 +60,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 continue
             print(row["file"])
             for t in row["top"]:
-                print(f"  {t['prob']:7.2%}  {t['label']}  (class {t['index']})")
+                # the class number only where the name does not already say it
+                same = t["label"] == str(t["index"])
+                print(
+                    f"  {t['prob']:7.2%}  {t['label']}"
+                    + ("" if same else f"  (class {t['index']})")
+                )
     return 1 if failed else 0

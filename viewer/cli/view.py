@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from cnn_viewer.cli.args import add_model_options, model_options, positive, positive_seconds
+from cnn_viewer.cli.args import (
+    LAYERS_HELP,
+    add_model_options,
+    layer_names,
+    model_options,
+    positive,
+    positive_seconds,
+)
 
 
 def add_parser(sub) -> None:
@@ -52,6 +59,9 @@ def add_view_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--threads", type=positive, default=None, help="torch threads for inference")
     p.add_argument(
+        "--layers", type=layer_names, default=None, metavar="NAME,NAME,...", help=LAYERS_HELP
+    )
+    p.add_argument(
         "--draw",
         type=int,
         choices=range(10),
@@ -85,6 +95,7 @@ def cmd_view(args: argparse.Namespace) -> int:
             threads=args.threads,
             record=args.record,
             reset_settings=args.reset_settings,
+            layers=args.layers,
             explicit=given_view_options(getattr(args, "argv", [])),
         ),
         draw=args.draw,

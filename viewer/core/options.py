@@ -19,6 +19,12 @@ class ModelOptions:
     labels: str | None = None  # text file, one class name per line
     input_size: tuple[int, int] | None = None  # (height, width)
     channels: int | None = None  # 1 or 3
+    # laid over the model's own preprocessing: resize N (short side) or (H, W) (stretch),
+    # then the centre crop (H, W) (= the input size); mean / std per channel
+    resize: int | tuple[int, int] | None = None
+    crop: tuple[int, int] | None = None
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
     trust_checkpoint: bool = False  # allow TorchScript / pickled models (they can run code)
     device: str = "auto"  # 'auto' (a GPU when there is one), 'cpu', 'cuda[:N]' or 'mps'
 
@@ -43,4 +49,7 @@ class ViewerOptions:
     threads: int | None = None
     record: str | None = None  # record the window to this MP4 until it closes (or `frames`)
     reset_settings: bool = False  # start with defaults, forgetting what was saved
+    # the rows to show (named modules, forward order as given); None: the model's default
+    # or the saved choice. Checked against the model before the window opens.
+    layers: tuple[str, ...] | None = None
     explicit: frozenset[str] = frozenset()  # options the command line set (they beat saved ones)

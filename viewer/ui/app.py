@@ -113,6 +113,14 @@ def run_viewer(options: ViewerOptions, draw: int | None = None) -> int:
     except (CheckpointError, WeightsUnavailable, ValueError) as exc:
         print(f"cnn-viewer: error: {exc}", file=sys.stderr)
         return 1
+    if options.layers is not None:
+        from cnn_viewer.models.zoo.layer_choice import check_layer_names
+
+        try:
+            check_layer_names(model.module, list(options.layers))
+        except ValueError as exc:
+            print(f"cnn-viewer: error: {exc}", file=sys.stderr)
+            return 1
     if options.source != "pad":
         from cnn_viewer.core.sources.open_source import parse_source_spec
 
@@ -144,6 +152,8 @@ def _run_window(app, model, start, options: ViewerOptions, draw) -> int:
     )
     window.show()
     start.apply(window)
+    if options.layers is not None:  # the command line's rows beat the saved ones
+        window.state.layers = tuple(options.layers)
     source = start.source()
     if source != "pad":
         window.set_source(source)

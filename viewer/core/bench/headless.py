@@ -171,9 +171,14 @@ def summarize(run: Run, raw_fps: float) -> dict:
     }
 
 
-def make_engine(model: LoadedModel, layers: str, saliency: str, trace: str | None = None) -> Engine:
-    """The engine as the window builds it; ``layers``: 'default' or 'all'."""
-    chosen = None if layers == "default" else all_layers(model)
+def make_engine(
+    model: LoadedModel, layers: str | list[str], saliency: str, trace: str | None = None
+) -> Engine:
+    """The engine as the window builds it; ``layers``: 'default', 'all' or the names."""
+    if isinstance(layers, str):
+        chosen = None if layers == "default" else all_layers(model)
+    else:
+        chosen = list(layers)
     return Engine(
         model, layers=chosen, saliency=saliency, top_k=5, drawing=model.is_digits, trace=trace
     )

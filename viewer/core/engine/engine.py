@@ -29,7 +29,7 @@ from cnn_viewer.core.engine.traced import Traced, TracedNetwork, TraceRefused, t
 from cnn_viewer.core.explain.inspect import UnitProbe
 from cnn_viewer.core.explain.saliency import fast_gradcam, finish_cam
 from cnn_viewer.core.hooks.recorder import ActivationRecorder, resolve
-from cnn_viewer.models.data.drawing import center_digit
+from cnn_viewer.models.data.drawing import NoInk, as_digits
 from cnn_viewer.models.data.images import InputError
 from cnn_viewer.models.devices import synchronize
 from cnn_viewer.models.zoo.loaded import LoadedModel
@@ -173,10 +173,13 @@ class Engine:
         self.probe = UnitProbe(model)
 
     def network_image(self, image: np.ndarray) -> np.ndarray | None:
-        """The uint8 image the network will see, or None for an empty drawing."""
-        if self.drawing:
-            return center_digit(image)
-        return self.model.preprocess.to_network_image(image)
+        """The uint8 image the network will see, or None for an empty drawing. A digit
+        model's own preprocess centres the digit (the one rule of every path)."""
+        prep = as_digits(self.model.preprocess) if self.drawing else self.model.preprocess
+        try:
+            return prep.to_network_image(image)
+        except NoInk:
+            return None
 
     def warm_up(self, runs: int = 3) -> None:
         """Run a few frames so the first real one is not a slow start."""

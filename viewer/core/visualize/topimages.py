@@ -169,7 +169,7 @@ def cache_key(model: LoadedModel, layers: list[str], spec: DataSpec, k: int) -> 
         f"v{CACHE_VERSION}",
         type(model.module).__name__,
         weights_digest(model.module),
-        json.dumps([p.input_size, p.channels, p.mean, p.std, p.resize_short]),
+        json.dumps([p.input_size, p.channels, p.mean, p.std, p.resize_short, p.resize_hw]),
         ",".join(layers),
         str(k),
         spec.listing(),

@@ -13,7 +13,7 @@ from PyQt6.QtWidgets import QFileDialog, QMessageBox
 from cnn_viewer.core.engine.pipeline import Engine
 from cnn_viewer.core.options import ModelOptions
 from cnn_viewer.models.zoo.layer_choice import layer_table
-from cnn_viewer.models.zoo.loaded import LoadedModel
+from cnn_viewer.models.zoo.loaded import LoadedModel, input_line
 from cnn_viewer.ui.widgets.layer_picker import LayerPicker
 
 
@@ -75,6 +75,9 @@ class ModelSwitching:
             f"Layers  ({len(self.engine.layers)} shown, forward order)   L: choose"
         )
         self.notes_label.setText("\n".join(model.notes))
+        line = input_line(model)
+        self.input_label.setText(line)
+        self.input_label.setToolTip(line)
 
     def _show_model_name(self) -> None:
         name = self.state.model.name
@@ -135,7 +138,7 @@ class ModelSwitching:
             state.model, state.model_options, state.layers = model, self._pending, None
         self._use_engine(engine)
         self._show_model_name()
-        self.statusBar().showMessage(f"loaded {model.name}", 4000)
+        self.statusBar().showMessage(f"loaded {model.name}; {input_line(model)}", 8000)
 
     def _model_failed(self, kind: str, message: str) -> None:
         self._end_progress()
