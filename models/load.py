@@ -1,14 +1,16 @@
 """The scripting API's entry point: ``load_model(name)`` -> LoadedModel.
 
-Names: ``digits`` (the shipped digit CNN) and any torchvision classification model
-(``resnet18``, ``mobilenet_v3_small``, ...). Our own checkpoints load by path; other
-checkpoints and model files go through cnn_viewer.models.loading.
+Names: ``digits`` (the shipped digit CNN), any torchvision classification model
+(``resnet18``, ``mobilenet_v3_small``, ...), ``timm:NAME``, a model folder (timm's or
+transformers') and an .onnx file (cnn_viewer.models.foreign). Our own checkpoints load
+by path; other checkpoints and model files go through cnn_viewer.models.loading.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from cnn_viewer.models.foreign.dispatch import foreign_kind, load_foreign
 from cnn_viewer.models.loading.model_files import Overrides, read_labels
 from cnn_viewer.models.loading.user_model import load_user_model
 from cnn_viewer.models.zoo.digits import load_digits
@@ -67,6 +69,8 @@ def load_model(
         loaded = load_user_model(name, checkpoint, model_file, over, trust_checkpoint)
     elif name == "digits":
         loaded = load_digits(weights, over.input_size, over.channels)
+    elif foreign_kind(name) is not None:
+        loaded = load_foreign(name, weights, over)
     else:
         if over.channels == 1:
             raise ValueError(

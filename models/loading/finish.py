@@ -20,7 +20,11 @@ from cnn_viewer.models.loading.model_files import (
 )
 from cnn_viewer.models.zoo.layer_choice import shown_and_cam
 from cnn_viewer.models.zoo.loaded import LoadedModel, freeze, numbers_source
-from cnn_viewer.models.zoo.torchvision_zoo import torchvision_preprocess
+from cnn_viewer.models.zoo.torchvision_zoo import (
+    IMAGENET_SOURCE,
+    imagenet_names,
+    torchvision_preprocess,
+)
 
 
 def hw_text(size) -> str:
@@ -88,6 +92,8 @@ def finish_user_model(
         )
         # 1 x 28 x 28 in, 10 classes out: an MNIST-style digit model; the drawing pad fits it
         is_digits = is_digits or (one and count == 10 and size == (28, 28))
+    if fallback is None and count == 1000:  # no names of its own: ImageNet's
+        fallback, fallback_source = imagenet_names(), IMAGENET_SOURCE
     source_name = str(opened.path) if opened is not None else name
     labels, where = choose_labels(
         count, overrides, opened.labels if opened else None, source_name, fallback

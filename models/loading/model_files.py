@@ -7,6 +7,7 @@ and instantiates ``Net()`` with no arguments.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
 import sys
@@ -163,7 +164,8 @@ def import_model_file(spec: str) -> type[nn.Module]:
     sys.modules[name] = module
     sys.path.insert(0, str(path.parent))
     try:
-        module_spec.loader.exec_module(module)
+        with contextlib.redirect_stdout(sys.stderr):  # stdout is for --json
+            module_spec.loader.exec_module(module)
     except BaseException as exc:
         sys.modules.pop(name, None)
         if isinstance(exc, KeyboardInterrupt):
@@ -180,27 +182,39 @@ def import_model_file(spec: str) -> type[nn.Module]:
     }
     if class_name is None:
         if len(classes) != 1:
-            found = ", ".join(sorted(classes)) or "none"
             raise ModelFileError(
-                f"{path}: name the model class as {path.name}:CLASS (nn.Module classes found: "
-                f"{found})"
+                f"{path}: name the model class as {path.name}:CLASS ({found_classes(module, name)})"
             )
         class_name = next(iter(classes))
     cls = getattr(module, class_name, None)
     if cls is None:
-        raise ModelFileError(
-            f"{path}: defines no {class_name!r} (nn.Module classes found: "
-            f"{', '.join(sorted(classes)) or 'none'})"
-        )
+        raise ModelFileError(f"{path}: has no {class_name!r} ({found_classes(module, name)})")
     if not (inspect.isclass(cls) and issubclass(cls, nn.Module)):
         raise ModelFileError(f"{path}: {class_name} is not a torch.nn.Module subclass")
     return cls
 
 
+def found_classes(module, name: str) -> str:
+    """'nn.Module classes defined: A, B; imported: C (from pkg.mod)', torch's own left out."""
+    defined, imported = [], []
+    for n, c in sorted(vars(module).items()):
+        if not (inspect.isclass(c) and issubclass(c, nn.Module)):
+            continue
+        if c.__module__ == name:
+            defined.append(n)
+        elif not c.__module__.startswith(("torch.", "torchvision.")):
+            imported.append(f"{n} (from {c.__module__})")
+    return (
+        f"nn.Module classes defined: {', '.join(defined) or 'none'}; "
+        f"imported: {', '.join(imported) or 'none'}"
+    )
+
+
 def instantiate(cls: type[nn.Module], spec: str) -> nn.Module:
     """``cls()`` with no arguments; a failure names the file and the error."""
     try:
-        return cls()
+        with contextlib.redirect_stdout(sys.stderr):  # the user's prints: not on stdout
+            return cls()
     except Exception as exc:  # noqa: BLE001 - the user's code may raise anything
         raise ModelFileError(
             f"{split_model_file(spec)[0]}: {cls.__name__}() failed: {_where(exc)} "

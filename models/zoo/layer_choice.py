@@ -181,14 +181,44 @@ def _rows(module: nn.Module, seen: dict[str, Seen] | None, depth: int) -> list[s
     return rows
 
 
+def _graph_rows(module: nn.Module, seen: dict[str, Seen] | None, depth: int) -> list[str]:
+    """Rows of a flat graph whose module names keep the original path (an ONNX file
+    converted by onnx2torch: 'layer1/layer1/0/conv2/Conv'): one row per block, the
+    block's last module (its output), blocks being the name's first ``depth`` parts;
+    a block of only skipped modules (a lone activation) is no row."""
+    groups: dict[str, list[tuple[str, nn.Module]]] = {}
+    for name, child in module.named_children():
+        if seen is not None and name not in seen:
+            continue  # never ran
+        block = "/".join(name.split("/")[:-1][:depth]) or name
+        groups.setdefault(block, []).append((name, child))
+    rows = [
+        members[-1][0]
+        for members in groups.values()
+        if not all(_skipped(m, seen.get(n) if seen else None) for n, m in members)
+    ]
+    if seen is not None:
+        rows.sort(key=lambda n: seen[n].order)
+    return rows
+
+
+def _is_path_graph(module: nn.Module) -> bool:
+    """True for a flat graph of leaves named by their original path (see _graph_rows)."""
+    children = list(module.named_children())
+    return len(children) >= 2 and all(
+        "/" in name and next(child.children(), None) is None for name, child in children
+    )
+
+
 def _choose(module: nn.Module, seen: dict[str, Seen] | None) -> list[str]:
     """The first depth whose row count is in ROWS_WANTED, else the nearest to it."""
     low, high = ROWS_WANTED
     best: list[str] | None = None
     previous: list[str] | None = None
-    for depth in range(_MAX_DEPTH + 1):
-        rows = _rows(module, seen, depth)
-        if rows == previous:
+    graph = _is_path_graph(module)
+    for depth in range(_MAX_DEPTH + 3 if graph else _MAX_DEPTH + 1):
+        rows = _graph_rows(module, seen, depth + 1) if graph else _rows(module, seen, depth)
+        if rows == previous and not graph:  # (a path repeats parts: layer1/layer1/0)
             break
         if low <= len(rows) <= high:
             return rows

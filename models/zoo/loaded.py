@@ -19,6 +19,15 @@ class WeightsUnavailable(RuntimeError):
     """Pretrained weights are needed but neither cached nor downloadable."""
 
 
+def weights_unavailable(name: str, why: str) -> WeightsUnavailable:
+    """The one message for pretrained weights that cannot be had, and the offline ways on."""
+    return WeightsUnavailable(
+        f"pretrained weights for {name} are not cached and could not be downloaded "
+        f"({why}). Offline you can use --weights none (random weights), the built-in "
+        "'digits' model, or --checkpoint FILE."
+    )
+
+
 @dataclass
 class LoadedModel:
     """A network ready to run, with what is needed to feed it and read its answer.

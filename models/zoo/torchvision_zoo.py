@@ -8,7 +8,7 @@ from torch import nn
 
 from cnn_viewer.models.data.images import Preprocess
 from cnn_viewer.models.zoo.layer_choice import shown_and_cam
-from cnn_viewer.models.zoo.loaded import LoadedModel, WeightsUnavailable, freeze, numbers_source
+from cnn_viewer.models.zoo.loaded import LoadedModel, freeze, numbers_source, weights_unavailable
 
 
 def list_models() -> list[str]:
@@ -43,11 +43,7 @@ def load_torchvision(
         try:
             module = get_model(name, weights=spec)
         except (OSError, RuntimeError) as exc:  # URLError is an OSError
-            raise WeightsUnavailable(
-                f"pretrained weights for {name} are not cached and could not be downloaded "
-                f"({exc}). Offline you can use --weights none (random weights), the built-in "
-                "'digits' model, or --checkpoint FILE."
-            ) from None
+            raise weights_unavailable(name, str(exc)) from None
         labels = [str(c) for c in spec.meta.get("categories", [])]
         notes = []
     prep = torchvision_preprocess(spec, input_size)
@@ -106,3 +102,13 @@ def torchvision_preprocess(
 def output_count(module: nn.Module, prep: Preprocess) -> int:
     with torch.inference_mode():
         return int(module(torch.zeros(1, prep.channels, *prep.input_size)).shape[1])
+
+
+IMAGENET_SOURCE = "ImageNet's 1000 classes (the model has 1000 outputs and no names of its own)"
+
+
+def imagenet_names() -> list[str]:
+    """The 1000 ImageNet class names (shipped with torchvision: no download)."""
+    from torchvision.models import ResNet50_Weights
+
+    return [str(c) for c in ResNet50_Weights.IMAGENET1K_V1.meta["categories"]]

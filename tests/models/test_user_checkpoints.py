@@ -418,7 +418,7 @@ def test_model_file_wrong_shapes_and_bad_files(tmp_path):
     )
     message = _refused(tmp_path / "w.pth", model_file=f"{net_py}:Net")
     assert "conv1.weight: file (4, 1, 5, 5) vs model (4, 1, 3, 3)" in message
-    with pytest.raises(ModelFileError, match="defines no 'Nope'"):
+    with pytest.raises(ModelFileError, match="has no 'Nope' .nn.Module classes defined: Net;"):
         load_model(model_file=f"{net_py}:Nope")
     broken = tmp_path / "broken.py"
     broken.write_text("import torch\nraise RuntimeError('boom')\n")
@@ -477,3 +477,22 @@ def test_parse_input_size():
 def test_env_var_left_set_does_not_break_normal_loads(files, monkeypatch):
     monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     assert len(load_model("resnet18", checkpoint=files["resnet3"]).labels) == 3
+
+
+def test_no_class_found_lists_the_classes_the_file_imports(tmp_path):
+    """A user project with its own models/ package: net.py only imports its network."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text("")
+    (tmp_path / "models" / "backbone.py").write_text(
+        "from torch import nn\n\n\nclass Backbone(nn.Sequential):\n"
+        "    def __init__(self):\n        super().__init__(nn.Conv2d(3, 4, 3), nn.Flatten())\n"
+    )
+    net_py = tmp_path / "net.py"
+    net_py.write_text("from torch import nn\nfrom models.backbone import Backbone\n")
+    with pytest.raises(ModelFileError) as info:
+        load_model("x", model_file=str(net_py))
+    message = str(info.value)
+    assert "defined: none; imported: Backbone (from models.backbone)" in message
+    assert "Sequential" not in message  # torch's own classes are not the user's
+    model = load_model("x", model_file=f"{net_py}:Backbone", input_size=8)
+    assert type(model.module).__name__ == "Backbone"

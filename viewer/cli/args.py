@@ -21,7 +21,9 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--model",
         default="digits",
-        help="registry name: 'digits' (built in) or a torchvision model, e.g. resnet18",
+        help="'digits' (built in), a torchvision model (resnet18), timm:NAME (a timm model, "
+        "e.g. timm:efficientnet_lite0), a folder written by timm or transformers, or a "
+        "file.onnx",
     )
     g.add_argument(
         "--weights",
