@@ -210,3 +210,25 @@ def test_record_from_the_command_line(store, tmp_path, qapp):
     assert count == 4
     assert main(["--record", str(tmp_path / "out.avi")]) == 1
     assert main(["--record", str(out), "--screenshot", str(tmp_path / "x.png")]) == 1
+
+
+def test_a_model_folder_and_its_preprocessing_are_restored(qtbot, store, tmp_path, monkeypatch):
+    """A timm folder opened by a relative path, with --resize/--mean: the next window
+    opens it again, from anywhere, with the same preprocessing."""
+    timm = pytest.importorskip("timm")
+    folder = tmp_path / "tiny"
+    timm.models.save_for_hf(
+        timm.create_model("resnet10t", pretrained=False, num_classes=3), folder,
+        model_config={"label_names": ["a", "b", "c"]}, safe_serialization=True,
+    )  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    options = ModelOptions(model="tiny", resize=144, crop=(128, 128), mean=(0.5, 0.5, 0.5))
+    win, _ = open_window(qtbot, ViewerOptions(model=options))
+    prep = win.state.model.preprocess
+    close(win)
+    monkeypatch.chdir(tmp_path.parent)
+    win2, start = open_window(qtbot, ViewerOptions(model=ModelOptions()))
+    assert win2.state.model.labels == ["a", "b", "c"], start.notes
+    assert win2.state.model.preprocess == prep and prep.resize_short == 144
+    assert win2.state.model_options.model == str(folder)
+    close(win2)

@@ -177,9 +177,15 @@ def _read_model(store: QSettings, bad: list[str]) -> ModelOptions | None:
             bad.append(f"model: {key} {value!r} no longer exists")
             return None
     from cnn_viewer.models import list_models
+    from cnn_viewer.models.foreign.dispatch import foreign_kind
 
-    if data.get("checkpoint") is None and data["model"] not in list_models():
-        bad.append(f"model {data['model']!r} (unknown)")
+    name = data["model"]
+    kind = foreign_kind(name) if isinstance(name, str) else None
+    if kind in ("onnx", "folder") and not Path(name).exists():
+        bad.append(f"model: {name!r} no longer exists")
+        return None
+    if data.get("checkpoint") is None and name not in list_models() and kind is None:
+        bad.append(f"model {name!r} (unknown)")
         return None
     return ModelOptions(**data)
 
@@ -223,6 +229,10 @@ def safe_model(options: ModelOptions) -> dict | None:
     for key in ("checkpoint", "labels"):
         if data[key]:
             data[key] = str(Path(data[key]).resolve())
+    from cnn_viewer.models.foreign.dispatch import foreign_kind
+
+    if foreign_kind(data["model"]) in ("onnx", "folder"):  # a path: kept absolute
+        data["model"] = str(Path(data["model"]).resolve())
     if data["input_size"] is not None:
         data["input_size"] = list(data["input_size"])
     return data
