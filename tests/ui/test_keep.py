@@ -15,6 +15,7 @@ from cnn_viewer.core.display.colormaps import colorize, mosaic_lut
 from cnn_viewer.core.display.mosaic import GAP, LEVELS
 from cnn_viewer.core.output.recording import partial_path
 from cnn_viewer.models.zoo.digits import DIGITS_CHECKPOINT
+from tests.huge_image import write_blank_png
 
 
 @pytest.fixture(scope="module")
@@ -218,6 +219,10 @@ def test_dropping_files_opens_them(qtbot, window, video, tmp_path):
     drop(window, notes)
     assert "notes.txt is not an image" in window.last_error
     assert window.state.source == str(video)  # still running what it had
+    huge = write_blank_png(tmp_path / "huge.png")  # refused from its header, not decoded
+    drop(window, huge)
+    qtbot.waitUntil(lambda: window.source.status().state == "unavailable", timeout=2000)
+    assert "30000x30000 is 900 megapixels, over the limit" in window.source.status().message
 
 
 def test_recent_menu_reopens(qtbot, window, video):
