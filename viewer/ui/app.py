@@ -155,12 +155,13 @@ def _run_window(app, model, start, options: ViewerOptions, draw) -> int:
     if options.layers is not None:  # the command line's rows beat the saved ones
         window.state.layers = tuple(options.layers)
     source = start.source()
-    if source != "pad":
-        window.set_source(source)
+    source_error = None
+    if source != "pad" and not window.set_source(source):
+        source_error = window.last_error  # e.g. a video OpenCV cannot open
     if draw is not None:
         window.pad.draw_example(draw)
     if options.screenshot:
-        arm_screenshot(app, window, options)
+        arm_screenshot(app, window, options, source_error)
     if options.record:
         from cnn_viewer.ui.session.startup import arm_record
 
