@@ -67,6 +67,9 @@ def make_app(argv: list[str] | None = None):
     from cnn_viewer.ui.window.qimage_leak import patch_pyqtgraph
 
     patch_pyqtgraph()  # PyQt6 leaks ~100 bytes per image update otherwise
+    from cnn_viewer.ui.qt_messages import install_message_filter
+
+    install_message_filter()  # no "propagateSizeHints()" chatter from the offscreen plugin
     app = QApplication.instance() or QApplication(argv or ["cnn-viewer"])
     app.setApplicationName("cnn-viewer")
     app.setOrganizationName("cnn-viewer")
