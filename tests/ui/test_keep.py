@@ -110,10 +110,15 @@ def test_recording_a_video_source(qtbot, window, video, tmp_path):
     assert not rec.indicator.isVisible() and not window.actions_by_name["record"].isChecked()
     frames = read_video(out)
     w, h = window.width(), window.height()
-    assert len(frames) == outcome.frames == 5
+    # 5 results; a result that came later than the video's next frame is held over the
+    # slots between (the file plays in real time), so there may be more frames than that
+    assert len(frames) == outcome.frames >= 5
     assert frames[0].shape == (h - h % 2, w - w % 2, 3)
     assert not partial_path(out).exists()
-    assert 1.0 <= outcome.fps <= 60.0
+    assert outcome.fps == 30.0  # the video's own rate, not a measured 32.9
+    cap = cv2.VideoCapture(str(out))
+    assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(30.0)
+    cap.release()
 
 
 def test_closing_the_window_finishes_the_recording(qtbot, window, video, tmp_path):
