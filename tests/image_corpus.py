@@ -9,6 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tests.huge_image import write_blank_png
+
 
 @dataclass(frozen=True)
 class Case:
@@ -43,6 +45,8 @@ def write_corpus(folder: Path) -> dict[str, Case]:
     add("truncated.jpg", "damaged or truncated JPEG").write_bytes(good_jpg[:200])
     add("text.png", "not an image file").write_text("a shopping list, renamed .png\n")
     cv2.imwrite(str(add("1x1.png", "1x1 pixels")), np.full((1, 1), 90, np.uint8))
+    # 490 KB on disk, 900 megapixels: refused from its header before any decoding
+    write_blank_png(add("huge_30000x30000.png", "900 megapixels, over the limit of 90"))
     wide = np.full((10, 10000), 255, np.uint8)
     wide[2:8, 4990:5010] = 0
     cv2.imwrite(str(add("wide_10000x10.png", None, (10, 10000))), wide)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
 
+from cnn_viewer.models.data.image_header import image_size
+
 MIN_SIDE = 2
+# Larger pictures are refused before they are decoded (as Pillow's decompression-bomb
+# guard does): 90 megapixels is 270 MB as RGB. CNN_VIEWER_MAX_PIXELS sets another limit.
+MAX_PIXELS = 90_000_000
+MAX_PIXELS_ENV = "CNN_VIEWER_MAX_PIXELS"
 
 
 class InputError(ValueError):
@@ -202,11 +209,44 @@ def _image_format(head: bytes) -> str | None:
     return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
 
 
+def pixel_limit() -> int:
+    """The most pixels an image file may have: MAX_PIXELS, or $CNN_VIEWER_MAX_PIXELS (a
+    whole number; 0 = no limit). InputError for a value that is not one."""
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip().replace("_", "")
+    if not text:
+        return MAX_PIXELS
+    if not text.isdigit():
+        raise InputError(
+            f"{MAX_PIXELS_ENV}={os.environ[MAX_PIXELS_ENV]!r} is not a pixel count; "
+            f"set a whole number such as {MAX_PIXELS} (0 = no limit) or unset it"
+        )
+    return int(text)
+
+
+def check_pixel_count(path: str, head: bytes) -> None:
+    """InputError when the header in ``head`` says the picture is over ``pixel_limit()``."""
+    size = image_size(head)
+    limit = pixel_limit()
+    if size is None or not limit or size[0] * size[1] <= limit:
+        return
+    w, h = size
+
+    def amount(n: int) -> str:
+        return f"{n / 1e6:.4g} megapixels" if n >= 1_000_000 else f"{n:,} pixels"
+
+    raise InputError(
+        f"{path}: {w}x{h} is {amount(w * h)}, over the limit of {amount(limit)} (decoded "
+        f"as RGB it would take {w * h * 3 / 1e6:,.0f} MB of memory); shrink the image, or "
+        f"set {MAX_PIXELS_ENV}={w * h} to open it anyway"
+    )
+
+
 def read_image(path: str) -> np.ndarray:
     """Read an image file as RGB (or gray) numpy array, keeping 16-bit depth and alpha.
 
     CMYK JPEGs come back as RGB; an animated GIF as its first frame. Raises InputError
-    naming the file when it is missing, a folder, empty, unreadable, damaged or not an image.
+    naming the file when it is missing, a folder, empty, unreadable, damaged, not an image,
+    or over the pixel limit (``pixel_limit()``, read from the header before decoding).
     """
     from pathlib import Path
 
@@ -221,6 +261,7 @@ def read_image(path: str) -> np.ndarray:
         data = np.fromfile(str(p), dtype=np.uint8)
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    check_pixel_count(path, data[: 1 << 20].tobytes())
     try:
         image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error as exc:  # e.g. a size over OpenCV's pixel limit

@@ -16,16 +16,25 @@ from cnn_viewer.models.data.images import Preprocess
 
 
 class WeightsUnavailable(RuntimeError):
-    """Pretrained weights are needed but neither cached nor downloadable."""
+    """Pretrained weights are needed but neither cached nor downloadable. ``headline``: the
+    first sentence (what and why), without the offline choices."""
+
+    def __init__(self, message: str, headline: str | None = None) -> None:
+        super().__init__(message)
+        self.headline = headline or message
 
 
-def weights_unavailable(name: str, why: str) -> WeightsUnavailable:
-    """The one message for pretrained weights that cannot be had, and the offline ways on."""
-    return WeightsUnavailable(
-        f"pretrained weights for {name} are not cached and could not be downloaded "
-        f"({why}). Offline you can use --weights none (random weights), the built-in "
-        "'digits' model, or --checkpoint FILE."
-    )
+OFFLINE_CHOICES = (
+    "Without a network, use random weights (--weights none), the built-in 'digits' model, "
+    "or a local --checkpoint FILE."
+)
+
+
+def weights_unavailable(what: str, reason: object) -> WeightsUnavailable:
+    """The one wording for pretrained weights that are not cached and cannot be
+    downloaded, e.g. what="resnet18", reason="<urlopen error ...>"."""
+    headline = f"pretrained weights for {what} are not cached and cannot be downloaded ({reason})"
+    return WeightsUnavailable(f"{headline}. {OFFLINE_CHOICES}", headline)
 
 
 @dataclass

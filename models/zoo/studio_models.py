@@ -148,7 +148,7 @@ def _build_torchvision(o: ArchOptions, num_classes, on_download, should_cancel) 
             module.load_state_dict(fits, strict=False)
             notes.append(f"pretrained {spec} backbone; a new {num_classes}-class head")
         except (WeightsUnavailable, OSError, RuntimeError) as exc:
-            why = str(exc).split(". Without a network")[0]
+            why = exc.headline if isinstance(exc, WeightsUnavailable) else str(exc)
             notes.append(
                 f"no pretrained weights ({why}); the backbone is random, so its features are "
                 "too: expect weak accuracy unless every layer trains (--train-all; in the "

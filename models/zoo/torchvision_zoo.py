@@ -3,12 +3,21 @@ random ones), and the preprocessing its weights were trained with."""
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import torch
 from torch import nn
 
 from cnn_viewer.models.data.images import Preprocess
 from cnn_viewer.models.zoo.layer_choice import shown_and_cam
-from cnn_viewer.models.zoo.loaded import LoadedModel, freeze, numbers_source, weights_unavailable
+from cnn_viewer.models.zoo.loaded import (
+    LoadedModel,
+    freeze,
+    numbers_source,
+    weights_unavailable,
+)
+from cnn_viewer.models.zoo.weights_download import cache_path
 
 
 def list_models() -> list[str]:
@@ -41,9 +50,14 @@ def load_torchvision(
             options = ", ".join(["default", "none", *weights_enum.__members__])
             raise ValueError(f"weights {weights!r} for {name}: choose one of {options}") from None
         try:
-            module = get_model(name, weights=spec)
+            # torch.hub writes its 'Downloading: "url" to file' line to stdout; progress
+            # belongs on stderr (stdout is for results, e.g. predict --json). Only while a
+            # download is due: the redirect is process-wide.
+            due = not cache_path(spec.url).is_file()
+            with contextlib.redirect_stdout(sys.stderr) if due else contextlib.nullcontext():
+                module = get_model(name, weights=spec)
         except (OSError, RuntimeError) as exc:  # URLError is an OSError
-            raise weights_unavailable(name, str(exc)) from None
+            raise weights_unavailable(name, exc) from None
         labels = [str(c) for c in spec.meta.get("categories", [])]
         notes = []
     prep = torchvision_preprocess(spec, input_size)

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 import torch
 
 from cnn_viewer.models.cancelled import stop_if
-from cnn_viewer.models.zoo.loaded import WeightsUnavailable
+from cnn_viewer.models.zoo.loaded import WeightsUnavailable, weights_unavailable
 
 CHUNK = 1 << 16
 HASH_PREFIX = re.compile(r"-([a-f0-9]{8,})\.")
@@ -80,11 +80,7 @@ def fetch(
                     on_progress(done, total)
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         part.unlink(missing_ok=True)
-        reason = getattr(exc, "reason", exc)
-        raise WeightsUnavailable(
-            f"could not download {dest.name} ({reason}). Without a network, use random "
-            "weights (--weights none), the built-in 'digits' model, or a local --checkpoint."
-        ) from None
+        raise weights_unavailable(dest.name, getattr(exc, "reason", exc)) from None
     except BaseException:
         part.unlink(missing_ok=True)
         raise

@@ -178,6 +178,26 @@ def test_help_exits_0(capsys):
     assert "--as-drawing" in capsys.readouterr().out  # still accepted (a no-op alias)
 
 
+def test_top_level_help_names_view_and_the_window_options(capsys):
+    from cnn_viewer.cli.view import MAIN_VIEW_OPTIONS
+
+    assert main(["--help"]) == 0
+    top = capsys.readouterr().out
+    assert "cnn-viewer [view] [OPTIONS]" in top and "cnn-viewer view --help" in top
+    assert main(["view", "--help"]) == 0
+    full = capsys.readouterr().out
+    assert full.startswith("usage: cnn-viewer view ")  # not the top-level usage
+    listed = top.split("the window's main options", 1)[1]
+    for name in ("--model", "--source", "--screenshot", "--wait", "--record", "--draw"):
+        assert name in MAIN_VIEW_OPTIONS
+    for name in MAIN_VIEW_OPTIONS:
+        assert f"\n  {name} " in listed, name  # each with its help text ...
+        assert f"\n  {name} " in full, name  # ... and the same option under `view`
+    # the same words as `view --help` (both come from the one add_view_options)
+    assert "a PATH to an image, a folder or a video" in " ".join(listed.split())
+    assert "\n  --model-file " not in listed and "\n  --model-file " in full  # rest: view --help
+
+
 def test_model_that_cannot_load(capsys, images, tmp_path):
     assert main(["predict", "--model", "no_such_net", images["one"]]) == 1
     err = capsys.readouterr().err

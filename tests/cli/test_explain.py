@@ -79,3 +79,14 @@ def test_bad_options_say_what_to_do(seven, tmp_path, capsys, args, message):
 def test_unknown_method_is_a_usage_error(seven, tmp_path, capsys):
     assert main(["explain", "--method", "lime", "--out", str(tmp_path / "m.npy"), str(seven)]) == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_a_picture_over_the_pixel_limit_is_refused_by_name(tmp_path, capsys):
+    from tests.huge_image import write_blank_png
+
+    huge = write_blank_png(tmp_path / "huge.png")
+    rc = main(["explain", "--method", "gradcam", "--out", str(tmp_path / "m.npy"), str(huge)])
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    assert f"{huge}: 30000x30000 is 900 megapixels, over the limit of 90 megapixels" in err
+    assert "Traceback" not in err and not (tmp_path / "m.npy").exists()

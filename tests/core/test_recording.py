@@ -60,6 +60,44 @@ def test_frames_go_in_and_come_back(tmp_path):
     assert "saved" in outcome.message and "12 frames" in outcome.message
 
 
+def bar_widths(got: list[np.ndarray]) -> list[int]:
+    """The red bar's width in each frame read back (BGR; see ``frames``)."""
+    return [int((f[24, :, 2] > 100).sum()) for f in got]
+
+
+def test_real_time_keeps_the_source_rate_and_holds_frames_over_gaps(tmp_path):
+    rng = np.random.default_rng(0)
+    # 30 fps delivery with a few ms of jitter: one file frame per result, at 30 fps
+    path = tmp_path / "even.mp4"
+    rec = VideoRecorder(path, fps=30, real_time=True)
+    rec.start()
+    for i, f in enumerate(frames(10)):
+        assert rec.write(f, t=100.0 + i / 30 + rng.uniform(-0.005, 0.005))
+    outcome = rec.stop()
+    assert outcome.ok and outcome.frames == 10 and outcome.fps == 30.0
+    got, fps = read_back(path)
+    assert fps == pytest.approx(30.0) and len(got) == 10
+    assert bar_widths(got) == [5 * i for i in range(10)]
+    # results at half the rate (a slow network): each shown for two slots, so the file
+    # lasts as long as the showing did; a 5 s pause is cut, not held for 150 frames
+    path = tmp_path / "slow.mp4"
+    rec = VideoRecorder(path, fps=30, real_time=True)
+    rec.start()
+    times = [0, 2 / 30, 4 / 30, 6 / 30, 5.0 + 6 / 30, 5.0 + 8 / 30]
+    for t, f in zip(times, frames(6), strict=True):
+        rec.write(f, t=t)
+    outcome = rec.stop()
+    got, fps = read_back(path)
+    assert outcome.ok and fps == pytest.approx(30.0)
+    assert bar_widths(got) == [0, 0, 5, 5, 10, 10, 15, 20, 20, 25]
+    assert outcome.frames == len(got) == 10
+
+
+def test_real_time_needs_a_rate(tmp_path):
+    with pytest.raises(ValueError, match="give fps"):
+        VideoRecorder(tmp_path / "x.mp4", real_time=True)
+
+
 def test_odd_sizes_are_made_even_and_other_sizes_fitted(tmp_path):
     path = tmp_path / "odd.mp4"
     rec = VideoRecorder(path, fps=12)

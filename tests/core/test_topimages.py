@@ -121,6 +121,21 @@ def test_folder_and_video_sources(digits, tmp_path):
     check_top(digits, vtop, DataReader(vspec), ["conv2"])
 
 
+def test_a_blank_image_is_skipped_not_the_end_of_the_scan(digits, tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(6):
+        img = np.zeros((40, 30), np.uint8)
+        if i % 2:  # odd ones blank: the digit model finds no ink there
+            cv2.circle(img, (10 + i, 12 + 2 * i), 6, 255, 3)
+        cv2.imwrite(str(folder / f"img{i}.png"), img)
+    top = scan(digits, ["conv1"], DataSpec.guess(str(folder)), k=3)
+    items = top.layers["conv1"].items
+    assert items.shape == (8, 3)
+    assert set(items.flatten().tolist()) <= {1, 3, 5}  # only the images with ink
+    assert top.names[1] == "img1.png" and top.names[0] == "" and top.names[2] == ""
+
+
 def test_fewer_images_than_k(digits, val_spec):
     spec = DataSpec("digits", val_spec.path, limit=5)
     top = scan(digits, ["conv1"], spec, k=9)

@@ -15,6 +15,7 @@ from cnn_viewer.core.display.colormaps import colorize, mosaic_lut
 from cnn_viewer.core.display.mosaic import GAP, LEVELS
 from cnn_viewer.core.output.recording import partial_path
 from cnn_viewer.models.zoo.digits import DIGITS_CHECKPOINT
+from tests.huge_image import write_blank_png
 
 
 @pytest.fixture(scope="module")
@@ -109,10 +110,15 @@ def test_recording_a_video_source(qtbot, window, video, tmp_path):
     assert not rec.indicator.isVisible() and not window.actions_by_name["record"].isChecked()
     frames = read_video(out)
     w, h = window.width(), window.height()
-    assert len(frames) == outcome.frames == 5
+    # 5 results; a result that came later than the video's next frame is held over the
+    # slots between (the file plays in real time), so there may be more frames than that
+    assert len(frames) == outcome.frames >= 5
     assert frames[0].shape == (h - h % 2, w - w % 2, 3)
     assert not partial_path(out).exists()
-    assert 1.0 <= outcome.fps <= 60.0
+    assert outcome.fps == 30.0  # the video's own rate, not a measured 32.9
+    cap = cv2.VideoCapture(str(out))
+    assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(30.0)
+    cap.release()
 
 
 def test_closing_the_window_finishes_the_recording(qtbot, window, video, tmp_path):
@@ -218,6 +224,10 @@ def test_dropping_files_opens_them(qtbot, window, video, tmp_path):
     drop(window, notes)
     assert "notes.txt is not an image" in window.last_error
     assert window.state.source == str(video)  # still running what it had
+    huge = write_blank_png(tmp_path / "huge.png")  # refused from its header, not decoded
+    drop(window, huge)
+    qtbot.waitUntil(lambda: window.source.status().state == "unavailable", timeout=2000)
+    assert "30000x30000 is 900 megapixels, over the limit" in window.source.status().message
 
 
 def test_recent_menu_reopens(qtbot, window, video):

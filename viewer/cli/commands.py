@@ -17,11 +17,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="cnn-viewer",
-        description="See what a convolutional network sees, live. Without a subcommand the "
-        "viewer opens (the built-in digit CNN with the drawing pad).",
+        usage="cnn-viewer [view] [OPTIONS]  (the window)\n"
+        "       cnn-viewer {predict,layers,train,bench,explain,visualize,soak} ...",
+        description="See what a convolutional network sees, live.\n\n"
+        "Without a subcommand the window opens (the built-in digit CNN with the drawing\n"
+        "pad): `cnn-viewer [view] OPTIONS` takes the window's options, the main ones below.",
+        epilog=view.main_view_options_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(
-        dest="command", metavar="{view,predict,layers,train,bench,explain,visualize,soak}"
+        dest="command",
+        metavar="{view,predict,layers,train,bench,explain,visualize,soak}",
+        prog="cnn-viewer",  # not the custom usage above: `usage: cnn-viewer view ...`
     )
     # The order of --help's list.
     view.add_parser(sub)

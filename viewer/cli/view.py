@@ -43,8 +43,9 @@ def add_view_options(p: argparse.ArgumentParser) -> None:
         type=positive_seconds,
         default=20.0,
         metavar="SECONDS",
-        help="with --screenshot: when no new result is shown for SECONDS (default 20), save "
-        "the window as it is and exit with status 1 (a source that sends no frames)",
+        help="with --screenshot, for a slow source: when no new result is shown for SECONDS "
+        "(default 20), save the window as it is and exit with status 1; a source that fails "
+        "for good (no such camera, an unreadable file) ends the run at once",
     )
     p.add_argument(
         "--record",
@@ -68,6 +69,26 @@ def add_view_options(p: argparse.ArgumentParser) -> None:
         metavar="DIGIT",
         help="start with an example DIGIT (0-9) drawn on the pad",
     )
+
+
+# The window options that the top-level --help lists (all of them: cnn-viewer view --help).
+MAIN_VIEW_OPTIONS = (
+    "--model", "--weights", "--checkpoint", "--source", "--draw", "--layers",
+    "--screenshot", "--frames", "--wait", "--record", "--device",
+)  # fmt: skip
+
+
+def main_view_options_help() -> str:
+    """The top-level --help's closing text: how to open the window and its main options,
+    each with the help that ``view --help`` gives it."""
+    p = argparse.ArgumentParser(prog="cnn-viewer", add_help=False)
+    add_view_options(p)
+    actions = {a.option_strings[0]: a for a in p._actions if a.option_strings}
+    formatter = p._get_formatter()
+    formatter.start_section("the window's main options (all of them: cnn-viewer view --help)")
+    formatter.add_arguments([actions[name] for name in MAIN_VIEW_OPTIONS])
+    formatter.end_section()
+    return formatter.format_help().strip("\n")
 
 
 def given_view_options(argv: list[str]) -> frozenset[str]:

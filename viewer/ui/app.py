@@ -67,6 +67,9 @@ def make_app(argv: list[str] | None = None):
     from cnn_viewer.ui.window.qimage_leak import patch_pyqtgraph
 
     patch_pyqtgraph()  # PyQt6 leaks ~100 bytes per image update otherwise
+    from cnn_viewer.ui.qt_messages import install_message_filter
+
+    install_message_filter()  # no "propagateSizeHints()" chatter from the offscreen plugin
     app = QApplication.instance() or QApplication(argv or ["cnn-viewer"])
     app.setApplicationName("cnn-viewer")
     app.setOrganizationName("cnn-viewer")
@@ -155,12 +158,13 @@ def _run_window(app, model, start, options: ViewerOptions, draw) -> int:
     if options.layers is not None:  # the command line's rows beat the saved ones
         window.state.layers = tuple(options.layers)
     source = start.source()
-    if source != "pad":
-        window.set_source(source)
+    source_error = None
+    if source != "pad" and not window.set_source(source):
+        source_error = window.last_error  # e.g. a video OpenCV cannot open
     if draw is not None:
         window.pad.draw_example(draw)
     if options.screenshot:
-        arm_screenshot(app, window, options)
+        arm_screenshot(app, window, options, source_error)
     if options.record:
         from cnn_viewer.ui.session.startup import arm_record
 

@@ -26,6 +26,7 @@ FOURCC = "mp4v"
 DEFAULT_FPS = 10.0
 FPS_RANGE = (1.0, 60.0)
 PROBE_FRAMES = 6  # frames whose timestamps give the rate, when none is given
+MAX_HOLD_S = 1.0  # real_time: a longer gap (a paused video) is cut to nothing, not held
 MIN_FREE_MB = 50  # stop before the disk is this full
 FREE_CHECK_EVERY = 15  # frames between free-space checks
 
@@ -76,6 +77,10 @@ class VideoRecorder:
 
     ``fps``: the rate stored in the file; None measures it from the timestamps of the
     first PROBE_FRAMES frames, so the video plays at the rate frames arrived.
+    ``real_time`` (with ``fps``, e.g. a video source's own rate): each frame is placed at
+    its timestamp on the file's constant-rate timeline, the previous frame held over the
+    slots in between (up to MAX_HOLD_S), so the file plays as fast as it was shown even
+    when frames came slower than ``fps``; never a frame dropped.
     ``size``: (width, height); None takes the first frame's, rounded down to even sides
     (MPEG-4 needs them). Frames of another size are scaled to fit.
     """
@@ -85,6 +90,7 @@ class VideoRecorder:
         path: str | Path,
         *,
         fps: float | None = None,
+        real_time: bool = False,
         size: tuple[int, int] | None = None,
         min_free_mb: float = MIN_FREE_MB,
         queue_size: int = 32,
@@ -92,7 +98,10 @@ class VideoRecorder:
     ) -> None:
         self.path = Path(path)
         self.part = partial_path(self.path)
-        self.fps = fps
+        if real_time and fps is None:
+            raise ValueError("real_time recording needs the rate: give fps")
+        self.fps = None if fps is None else float(min(max(fps, FPS_RANGE[0]), FPS_RANGE[1]))
+        self.real_time = real_time
         self.size = size
         self.min_free_mb = min_free_mb
         self.on_done = on_done
@@ -105,6 +114,11 @@ class VideoRecorder:
         self._writer: cv2.VideoWriter | None = None
         self._failed: str | None = None
         self._stop_asked = False
+        # real_time: the first frame's time, the next slot on the file's timeline, the
+        # frame in the slot before it (held over gaps)
+        self._t0: float | None = None
+        self._slot = 0
+        self._held: np.ndarray | None = None
 
     # ---- called by the owner ---------------------------------------------------------
     def start(self) -> None:
@@ -194,7 +208,7 @@ class VideoRecorder:
                 self._open(pending)
                 pending = []
             else:
-                self._encode(item[0])
+                self._place(*item)
         if self._writer is None and pending and not self._failed:
             self._open(pending)
         self._finish()
@@ -214,8 +228,26 @@ class VideoRecorder:
             self._fail(f"OpenCV could not open a {FOURCC} video writer for {self.part}")
             return
         self._writer = writer
-        for frame, _ in pending:
-            self._encode(frame)
+        for frame, t in pending:
+            self._place(frame, t)
+
+    def _place(self, frame: np.ndarray, t: float) -> None:
+        """Encode ``frame``; with ``real_time``, first hold the previous one over the slots
+        of the timeline that passed since it (see the class docstring)."""
+        if self.real_time:
+            assert self.fps is not None  # __init__ checked
+            if self._t0 is None:
+                self._t0 = t
+            gap = round((t - self._t0) * self.fps) - self._slot
+            if gap > MAX_HOLD_S * self.fps:  # a pause: start the timeline afresh from here
+                self._t0, gap = t - self._slot / self.fps, 0
+            held = self._held
+            if held is not None:
+                for _ in range(max(gap, 0)):
+                    self._encode(held)
+            self._slot += max(gap, 0) + 1
+            self._held = frame
+        self._encode(frame)
 
     def _encode(self, frame: np.ndarray) -> None:
         if self._failed:

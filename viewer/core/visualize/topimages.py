@@ -24,6 +24,7 @@ import torch
 from cnn_viewer.core.hooks.taps import Taps
 from cnn_viewer.core.visualize.scan_data import DataReader, DataSpec
 from cnn_viewer.models.cancelled import stop_if
+from cnn_viewer.models.data.drawing import NoInk
 from cnn_viewer.models.zoo.loaded import LoadedModel
 
 CACHE_VERSION = 1
@@ -220,8 +221,12 @@ def scan(
     pending: list[tuple[int, np.ndarray]] = []
     for i, name, image in reader:
         stop_if(should_stop, f"scan stopped after {i} of {total} images")
+        try:
+            net_image = model.preprocess.to_network_image(image)
+        except NoInk:
+            continue  # a blank image or frame says nothing to a digit model: skipped
         names[i] = name
-        pending.append((i, model.preprocess.to_network_image(image)))
+        pending.append((i, net_image))
         if len(pending) == batch:
             run(pending)
             pending = []

@@ -17,6 +17,7 @@ from PyQt6.QtGui import QImage
 from PyQt6.QtWidgets import QLabel
 
 from cnn_viewer.core.output.recording import Outcome, RecordingError, VideoRecorder
+from cnn_viewer.core.sources.video import VideoFileSource
 
 TARGETS = [
     ("window", "Whole window"),
@@ -64,7 +65,7 @@ class RecordControl(QObject):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
         # Every rendered result, empty pads and errors included.
-        window.events.rendered.connect(lambda result: self.capture())
+        window.events.rendered.connect(self.capture)
 
     @property
     def recording(self) -> bool:
@@ -84,7 +85,11 @@ class RecordControl(QObject):
         message when it cannot start."""
         if self.recording:
             self.stop(wait=False)
-        recorder = VideoRecorder(path)
+        # a video file: the recording keeps its rate (and plays in real time when the
+        # network is slower than the video); the pad and cameras: the rate results came
+        source = self.window.source
+        rate = source.fps if isinstance(source, VideoFileSource) else None
+        recorder = VideoRecorder(path, fps=rate, real_time=rate is not None)
         recorder.on_done = lambda outcome: self._done.finished.emit(recorder, outcome)
         try:
             recorder.start()
@@ -100,15 +105,18 @@ class RecordControl(QObject):
         self.window.request_frame()  # the pad and still images give a first frame now
         return True
 
-    def capture(self) -> None:
-        """Hand the target widget as it looks now to the recorder (GUI thread)."""
+    def capture(self, result=None) -> None:
+        """Hand the target widget as it looks now to the recorder (GUI thread), stamped
+        with the time its frame was delivered (the source's own pacing, not the jitter of
+        the display timer), or now when there is no result."""
         rec = self.recorder
         if rec is None or not rec.running:
             return
         if rec.failed:
             self.stop(wait=False)
             return
-        if rec.write(widget_rgb(self.target_widget()), time.monotonic()):
+        t = time.perf_counter() if result is None else result.frame_time
+        if rec.write(widget_rgb(self.target_widget()), t):
             self.handed += 1
             self.recorded.emit()
         if self.frame_limit is not None and self.handed >= self.frame_limit:
