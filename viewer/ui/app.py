@@ -157,8 +157,7 @@ def _run_window(app, model, start, options: ViewerOptions, draw) -> int:
     source = start.source()
     if source != "pad":
         window.set_source(source)
-    if draw is not None:
-        window.pad.draw_example(draw)
+    window.show_first_input(draw)
     if options.screenshot:
         arm_screenshot(app, window, options)
     if options.record:
