@@ -93,6 +93,7 @@ class WindowLayout:
         left_scroll.setMinimumWidth(left.sizeHint().width() + 16)
 
         self.layers_panel = LayersPanel()
+        self.layers_panel.set_labels(self.state.model.labels)
         self.layers_panel.set_layers(self.engine.layers)
         self.layers_panel.unit_clicked.connect(self._unit_clicked)
         self.layers_panel.visible_changed.connect(self._visible_changed)
@@ -100,7 +101,8 @@ class WindowLayout:
         middle = QWidget()
         mv = QVBoxLayout(middle)
         mv.addWidget(self.layers_title)
-        mv.addWidget(self.layers_panel)
+        mv.addWidget(self.layers_panel, 1)
+        mv.addWidget(self.layers_panel.footer)  # the output layer, always in sight
 
         self.prediction = PredictionPanel()
         self.prediction.set_message(
