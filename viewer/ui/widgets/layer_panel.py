@@ -250,7 +250,8 @@ class LayersPanel(QScrollArea):
         self.footer = QWidget()
         self._footer_layout = QVBoxLayout(self.footer)
         self._footer_layout.setContentsMargins(4, 0, 4, 0)
-        self.footer.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        # it follows the panel's width (the row refits its cells), never forces one
+        self.footer.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)
         self.footer.hide()
 
     def set_labels(self, labels: list[str]) -> None:

@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QToolBar,
@@ -98,6 +99,8 @@ class WindowLayout:
         self.layers_panel.unit_clicked.connect(self._unit_clicked)
         self.layers_panel.visible_changed.connect(self._visible_changed)
         self.layers_title = panel_title("")
+        # the title may be cut in a narrow window; it never makes the window wider
+        self.layers_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         middle = QWidget()
         mv = QVBoxLayout(middle)
         mv.addWidget(self.layers_title)
@@ -126,8 +129,16 @@ class WindowLayout:
         rv.addWidget(self.notes_label)
         rv.addStretch(1)
 
+        # Scrolls when the column is short (a dock open, a small window) instead of
+        # squeezing the timing line over the class rows.
+        self.prediction_page = QScrollArea()
+        self.prediction_page.setWidget(right)
+        self.prediction_page.setWidgetResizable(True)
+        self.prediction_page.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.prediction_page.setFrameShape(QScrollArea.Shape.NoFrame)
         self.side_tabs = QTabWidget()
-        self.side_tabs.addTab(right, "Prediction")
+        self.side_tabs.setMinimumWidth(250)  # the class rows' names, bars and values
+        self.side_tabs.addTab(self.prediction_page, "Prediction")
         self.splitter = split = QSplitter(Qt.Orientation.Horizontal)
         for w in (left_scroll, middle, self.side_tabs):
             split.addWidget(w)
