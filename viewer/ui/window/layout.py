@@ -56,8 +56,16 @@ class WindowLayout:
         self._show_model_name()
         self.model_box.activated.connect(self._model_chosen)
         bar.addWidget(self.model_box)
-        bar.addWidget(QLabel("  Saliency "))
+        live = QLabel("  Live map ")
         self.saliency_box = QComboBox()
+        tip = (
+            "Live map: the heatmap drawn over the network input (left column) on every "
+            "frame. The Saliency tab is a separate tool: it runs a chosen method once, on a "
+            "frozen frame."
+        )
+        for w in (live, self.saliency_box):
+            w.setToolTip(tip)
+        bar.addWidget(live)
         for text, key in SALIENCY_CHOICES:
             self.saliency_box.addItem(text, key)
         self.saliency_box.setCurrentIndex(
