@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from cnn_viewer.models.data.images import InputError, Preprocess, read_image
-from cnn_viewer.models.data.mnist import DataError, load_mnist_folder
+from cnn_viewer.models.data.mnist import DataError, load_mnist_folder, read_mnist_labels
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
@@ -55,6 +55,22 @@ def detect_kind(folder: str | Path) -> str:
         f"{folder}: holds neither MNIST IDX files (t10k-images-idx3-ubyte[.gz] ...) nor "
         "class sub-folders of images (e.g. cats/*.png and dogs/*.png)"
     )
+
+
+def count_data(folder: str | Path) -> tuple[int, list[str]]:
+    """(images, class names) a training folder holds, found quickly (directory listings and
+    MNIST's labels files, no image decoded), so a choice of data can be confirmed at once.
+    DataError naming what is wrong."""
+    folder = Path(folder)
+    if detect_kind(folder) == "mnist":
+        labels = read_mnist_labels(folder)
+        return len(labels), [str(c) for c in np.unique(labels).tolist()]
+    try:
+        per_class = {p.name: len(image_files(p)) for p in class_folders(folder)}
+    except OSError as exc:
+        raise DataError(f"{folder}: cannot list the folder ({exc})") from None
+    classes = [name for name, n in per_class.items() if n]
+    return sum(per_class.values()), classes
 
 
 def class_folders(folder: Path) -> list[Path]:

@@ -72,6 +72,17 @@ def load_mnist_folder(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(images), np.concatenate(labels)
 
 
+def read_mnist_labels(folder: str | Path) -> np.ndarray:
+    """The labels of every split in an MNIST folder (N uint8), without reading the images:
+    enough to say how many images and classes it holds."""
+    folder = Path(folder)
+    found = [_find(folder, stem.replace("images-idx3", "labels-idx1")) for stem in _IMAGE_NAMES]
+    labels = [read_idx(path) for path in found if path is not None]
+    if not labels:
+        raise DataError(f"{folder}: no MNIST labels files (e.g. t10k-labels-idx1-ubyte[.gz])")
+    return np.concatenate(labels)
+
+
 def split_indices(n: int) -> dict[str, np.ndarray]:
     """Fixed, interleaved split: every 5th image (index % 5 == 4) is the held-out test set,
     never used in training or model selection; index % 10 == 3 is validation; the rest train.

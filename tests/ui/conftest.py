@@ -3,6 +3,11 @@
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if os.environ["QT_QPA_PLATFORM"] == "offscreen":
+    # Qt's offscreen screen is 800x800 unless told otherwise; windows restored from saved
+    # geometry are fitted to the screen, so give the tests a 1920x1080 one, like a desk.
+    _SCREEN = os.path.join(os.path.dirname(__file__), "offscreen_screen.json")
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_SCREEN}"
 
 import pytest
 

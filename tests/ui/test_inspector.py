@@ -8,6 +8,7 @@ from PyQt6.QtCore import QPoint, Qt
 
 from cnn_viewer.core.explain.attribution import attribute
 from cnn_viewer.models.private_copy import private_copy
+from cnn_viewer.ui.inspect.answer_panel import prob_text
 
 
 def feature(window):
@@ -112,7 +113,7 @@ def test_answer_shows_softmax_and_a_contribution_opens_its_unit(qtbot, window):
     assert parts.target == result.top[0][0]
     assert abs(parts.total - float(result.logits[parts.target])) < 1e-3
     assert f.answer.logit_table.rowCount() == 10
-    assert f"{result.probs.max():.4f}" in f.answer.softmax_label.text()
+    assert prob_text(float(result.probs.max())) in f.answer.softmax_label.text()
     top = parts.top[0]
     rect = f.answer.parts_table.visualRect(f.answer.parts_table.model().index(0, 0))
     qtbot.mouseClick(f.answer.parts_table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())

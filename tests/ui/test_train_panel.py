@@ -44,7 +44,9 @@ def wait_steps(qtbot, panel, more_than: int, timeout: int = 20000) -> None:
     )
 
 
-def test_pause_resume_cancel_while_training_runs_in_its_thread(window, qtbot, shapes):
+def test_pause_resume_cancel_while_training_runs_in_its_thread(
+    window, qtbot, shapes, monkeypatch, tmp_path
+):
     panel = open_panel(window, qtbot)
     panel.data.set_kind("folder")
     panel.data.path_edit.setText(str(shapes))
@@ -86,10 +88,27 @@ def test_pause_resume_cancel_while_training_runs_in_its_thread(window, qtbot, sh
     panel.slider.setValue(panel.slider.maximum())
     assert "(live)" in panel.slider_label.text()
     assert not np.array_equal(first, panel.views["conv1 filters"].array)
-    # A cancelled run's weights are usable: the viewer switches to them.
+    # The filters are drawn large: every filter pixel at least 2 screen pixels, tiles 12+
+    assert panel.views["conv1 filters"].drawn_scale() >= 2
+    # A cancelled run's weights are usable: the viewer switches to them, saved where the
+    # user says (the dialog offers a dated name in the app's trained/ folder).
+    from PyQt6.QtWidgets import QFileDialog
+
+    from cnn_viewer.ui.train.trained_model import trained_folder
+
+    asked = []
+    chosen = tmp_path / "mine.safetensors"
+
+    def answer(_parent, _title, default, _filter):
+        asked.append(default)
+        return str(chosen), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", answer)
     click(qtbot, panel.use_button)
+    assert asked and asked[0].startswith(str(trained_folder()))
+    assert str(chosen) in panel.status_label.text()
     qtbot.waitUntil(lambda: window.state.model.labels == list(SHAPES), timeout=20000)
-    assert panel.saved_path is not None and panel.saved_path.is_file()
+    assert panel.saved_path == chosen and chosen.is_file()
     assert window.state.model.input_size == (32, 32)
 
 
@@ -213,3 +232,29 @@ def test_record_snapshots_from_a_playing_video(window, qtbot, tmp_path, snapshot
     assert len(saved) >= 3 and panel.data.store.counts() == {"ball": len(saved)}
     first = cv2.imread(str(saved[0]))
     assert first.ndim == 3 and not np.array_equal(first, cv2.imread(str(saved[-1])))
+
+
+def test_choosing_data_says_what_it_holds(window, qtbot, shapes, tmp_path):
+    panel = open_panel(window, qtbot)
+    panel.data.set_kind("folder")
+    panel.data.set_folder(shapes)
+    k = len(SHAPES)
+    assert panel.data.found_label.text().startswith(f"found {30 * k} images in {k} classes")
+    panel.data.set_folder(tmp_path / "nowhere")
+    assert "no such folder" in panel.data.found_label.text()
+
+
+def test_confusion_matrix_of_ten_classes_fits_the_dock(window, qtbot):
+    window.resize(1280, 800)
+    panel = open_panel(window, qtbot)
+    classes = [str(i) for i in range(10)]
+    confusion = np.eye(10, dtype=np.int64) * 90 + 1
+    panel.confusion.show_result(classes, confusion, [0.9] * 10)
+    qtbot.wait(50)
+    table = panel.confusion
+    assert table.columnCount() == 11
+    header = table.horizontalHeader()
+    assert header.length() <= table.viewport().width()  # no column cut off
+    for c in range(11):
+        text = table.horizontalHeaderItem(c).text()
+        assert header.fontMetrics().horizontalAdvance(text) <= table.columnWidth(c), text

@@ -161,8 +161,7 @@ def _run_window(app, model, start, options: ViewerOptions, draw) -> int:
     source_error = None
     if source != "pad" and not window.set_source(source):
         source_error = window.last_error  # e.g. a video OpenCV cannot open
-    if draw is not None:
-        window.pad.draw_example(draw)
+    window.show_first_input(draw)
     if options.screenshot:
         arm_screenshot(app, window, options, source_error)
     if options.record:

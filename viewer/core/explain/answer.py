@@ -42,11 +42,12 @@ class Contribution:
     x: int | None
 
     def unit_text(self) -> str:
-        if self.layer is None:
+        """The unit without its layer (the heading names that): '#12', '#3 (2, 5)'."""
+        if self.layer is None or self.channel is None:
             return f"input {self.index}"
         if self.y is None:
-            return f"{self.layer} #{self.channel}"
-        return f"{self.layer} #{self.channel} ({self.y}, {self.x})"
+            return f"#{self.channel}"
+        return f"#{self.channel} ({self.y}, {self.x})"
 
 
 @dataclass

@@ -42,6 +42,23 @@ def _table(headers: list[str]) -> QTableWidget:
     return t
 
 
+def exp_text(shifted: float) -> str:
+    """exp(z − m) readable at any size: a plain number down to 0.001, below that the
+    power itself (e^−24.7), where a confident answer would show only e-notation."""
+    value = float(np.exp(shifted))
+    return f"{value:.4f}" if value >= 1e-3 else f"e^{shifted:.1f}".replace("-", "−")
+
+
+def prob_text(p: float) -> str:
+    """A probability as a percentage with the digits that say something."""
+    if p >= 0.9995:
+        rest = 1 - p
+        return "100%" if rest < 5e-7 else f"{p:.4%}"
+    if p >= 0.001:
+        return f"{p:.1%}"
+    return "< 0.1%" if p > 0 else "0%"
+
+
 def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
     table.setRowCount(len(rows))
     for r, row in enumerate(rows):
@@ -77,7 +94,7 @@ class AnswerPanel(QScrollArea):
         self.logit_table = _table(["class", "logit z", "exp(z − m)", "p"])
         self.parts_label = QLabel()
         self.parts_label.setWordWrap(True)
-        self.parts_table = _table(["from unit", "activation a", "weight w", "w × a"])
+        self.parts_table = _table(["unit", "activation a", "weight w", "w × a"])
         self.parts_table.cellClicked.connect(self._clicked)
         self.parts_table.cellActivated.connect(self._clicked)
         self.note = QLabel()
@@ -129,8 +146,8 @@ class AnswerPanel(QScrollArea):
         s = softmax_story(z)
         order = np.argsort(-z)[:LOGIT_ROWS]
         _fill(self.logit_table, [
-            [f"{i}: {self.labels[i] if i < len(self.labels) else i}", f"{s.logits[i]:.3f}",
-             f"{s.exps[i]:.4g}", f"{s.probs[i]:.4f}"] for i in order
+            [self._class_text(i), f"{s.logits[i]:.3f}", exp_text(s.logits[i] - s.shift),
+             prob_text(s.probs[i])] for i in order
         ])  # fmt: skip
         t = self.target()
         name = escape(self.labels[t]) if t < len(self.labels) else str(t)
@@ -139,7 +156,8 @@ class AnswerPanel(QScrollArea):
             f"softmax: p<sub>i</sub> = exp(z<sub>i</sub> − m) / Σ<sub>j</sub> exp(z<sub>j</sub>"
             f" − m), with m = max z = {s.shift:.3f} (subtracting it changes nothing and keeps "
             f"exp from overflowing). Σ exp(z − m) = {s.total:.4f}{shown}.<br>"
-            f"p('{name}') = {s.exps[t]:.4g} / {s.total:.4f} = <b>{s.probs[t]:.4f}</b>"
+            f"p('{name}') = {exp_text(s.logits[t] - s.shift)} / {s.total:.4f} = "
+            f"<b>{prob_text(s.probs[t])}</b>"
         )
         self._render_parts(t, name)
 
@@ -151,15 +169,24 @@ class AnswerPanel(QScrollArea):
             _fill(self.parts_table, [])
             return
         parts = self.parts = logit_parts(head, a, t, CONTRIBUTION_ROWS)
+        source = escape(head.source) if head.source else "its input"
         self.parts_label.setText(
             f"logit of '{name}' = Σ w × a over the {parts.count} inputs of "
-            f"<b>{escape(parts.layer)}</b> + bias {parts.bias:.3f} = <b>{parts.total:.3f}</b>. "
-            f"The {len(parts.top)} largest terms:"
+            f"<b>{escape(parts.layer)}</b> (units of {source}) + bias {parts.bias:.3f} = "
+            f"<b>{parts.total:.3f}</b>. The {len(parts.top)} largest terms, the rest and the "
+            "bias add up to it:"
         )
-        _fill(self.parts_table, [
+        rest = parts.total - parts.bias - sum(c.product for c in parts.top)
+        others = parts.count - len(parts.top)
+        rows = [
             [c.unit_text(), f"{c.activation:.3f}", f"{c.weight:.3f}", f"{c.product:+.3f}"]
             for c in parts.top
-        ])  # fmt: skip
+        ]
+        if others:
+            rows.append([f"the other {others}", "", "", f"{rest:+.3f}"])
+        rows.append(["bias", "", "", f"{parts.bias:+.3f}"])
+        rows.append(["= logit", "", "", f"{parts.total:.3f}"])
+        _fill(self.parts_table, rows)
         where = f"from {escape(head.source)}" if head.source else "source unknown"
         pooled = (
             f"; each input is the {parts.pooled} of one channel of {escape(head.source)} over "
@@ -168,6 +195,20 @@ class AnswerPanel(QScrollArea):
             else ""
         )
         self.note.setText(f"inputs {where}{pooled}. Click a row to inspect that unit.")
+
+    def _class_text(self, i: int) -> str:
+        name = self.labels[i] if i < len(self.labels) else str(i)
+        return name if name == str(i) else f"{i}: {name}"
+
+    def clear_answer(self) -> None:
+        """Nothing to explain (a cleared pad): no numbers of an earlier input stay."""
+        self._logits = self._head_input = None
+        self.parts = None
+        _fill(self.logit_table, [])
+        _fill(self.parts_table, [])
+        self.softmax_label.setText("no answer yet: draw a digit or open an image")
+        self.parts_label.setText("")
+        self.note.setText("")
 
     def _clicked(self, row: int, _col: int = 0) -> None:
         if self.parts is None or not 0 <= row < len(self.parts.top):

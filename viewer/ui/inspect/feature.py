@@ -33,6 +33,8 @@ class InspectFeature(QObject):
         window.layers_panel.unit_clicked.connect(lambda layer, ch: self.select(layer, ch))
         self.answer.unit_requested.connect(self.select)
         window.events.result_shown.connect(self.on_result)
+        window.events.rendered.connect(self.saliency.on_rendered)
+        window.events.rendered.connect(self._cleared)
         window.events.engine_changed.connect(self.on_model)
         window.side_tabs.currentChanged.connect(self._tab_changed)
         window.events.shutdown.connect(lambda _timeout: self.stop())
@@ -134,6 +136,11 @@ class InspectFeature(QObject):
         self.answer.show_answer(
             result.logits, probe.head_input, self._head(net_map), self.window.state.model.labels
         )
+
+    def _cleared(self, result) -> None:
+        """An empty pad (or an unusable input): the Answer tab keeps no old numbers."""
+        if result.empty or result.error:
+            self.answer.clear_answer()
 
     def on_model(self, model) -> None:
         self.frozen_job.cancel()

@@ -8,10 +8,12 @@ import threading
 
 import numpy as np
 import torch
+from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -25,6 +27,7 @@ from PyQt6.QtWidgets import (
 from cnn_viewer.core.display.colormaps import colorize, heat_lut
 from cnn_viewer.core.explain.attribution import BATCH, METHODS, attribute, baseline_for
 from cnn_viewer.models.private_copy import private_copy
+from cnn_viewer.ui.widgets.colour_bar import ColourBar
 from cnn_viewer.ui.widgets.pixel_view import PixelView
 from cnn_viewer.ui.workers.worker import Failure, Task, Worker
 
@@ -61,6 +64,8 @@ class SaliencyPanel(QWidget):
         self.job.errored.connect(self._failed)
         self.costs: dict[str, tuple[float, int]] = {}  # method -> (ms, passes), this model
         self.last = None  # the Attribution shown
+        self.shown_for: np.ndarray | None = None  # the network input the map was made for
+        self.stale = False  # the map is of an earlier input than the one now shown
         self._input = None  # (net_image, labels) of the running job
         self.method_box = QComboBox()
         for key, m in METHODS.items():
@@ -79,9 +84,28 @@ class SaliencyPanel(QWidget):
         self.cancel_button.setEnabled(False)
         self.bar = QProgressBar()
         self.bar.hide()
+        for box in (self.method_box, self.target_box, self.layer_box):
+            # as narrow as the column: long names are cut in the box, not the panel
+            box.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            box.setMinimumContentsLength(8)
+        self.about = QLabel(
+            "Runs one method on the <b>frozen</b> frame (R freezes it; Space resumes "
+            "drawing). The heatmap under the input is the toolbar's <i>Live map</i>, a "
+            "separate setting."
+        )
+        self.about.setWordWrap(True)
         self.view = PixelView(smooth=False)
         self.view.setFixedSize(220, 220)
-        self.caption = QLabel("runs on the frozen frame (R freezes it)")
+        self.legend = ColourBar()
+        self.legend.set_colormap("turbo")
+        self.legend.set_labels(("0 (clear)", "", "strongest"))
+        self.legend.setToolTip(
+            "Saliency colours: clear where the map is 0, blue to red as it grows; each map "
+            "is scaled to its own largest value"
+        )
+        self.caption = QLabel("no map yet")
         self.caption.setWordWrap(True)
         self.cost_table = QTableWidget(len(METHODS), 3)
         self.cost_table.setHorizontalHeaderLabels(["method", "cost (ms)", "forward calls"])
@@ -91,13 +115,19 @@ class SaliencyPanel(QWidget):
             self.cost_table.setItem(r, 0, QTableWidgetItem(m.title))
             self.cost_table.setItem(r, 1, QTableWidgetItem("–"))
             self.cost_table.setItem(r, 2, QTableWidgetItem(""))
-        self.cost_table.resizeColumnsToContents()
+        header = self.cost_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.cost_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.cost_table.setHorizontalHeaderLabels(["method", "ms", "passes"])
+        self.cost_table.horizontalHeaderItem(2).setToolTip("forward calls")
         self.cost_table.setFixedHeight(
             self.cost_table.horizontalHeader().height() + 4 + sum(
                 self.cost_table.rowHeight(r) for r in range(len(METHODS)))
         )  # fmt: skip
         form = QFormLayout()
         form.addRow("method (M)", self.method_box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("class", self.target_box)
         form.addRow("CAM layer", self.layer_box)
         buttons = QHBoxLayout()
@@ -105,19 +135,25 @@ class SaliencyPanel(QWidget):
             buttons.addWidget(b)
         inner = QWidget()
         v = QVBoxLayout(inner)
+        v.addWidget(self.about)
         v.addLayout(form)
         v.addLayout(buttons)
         v.addWidget(self.all_button)
         v.addWidget(self.bar)
         v.addWidget(self.view)
+        v.addWidget(self.legend)
         v.addWidget(self.caption)
-        v.addWidget(QLabel("<b>Measured cost</b> on this model and machine (one frame)"))
+        cost_title = QLabel("<b>Measured cost</b> on this model and machine (one frame)")
+        cost_title.setWordWrap(True)
+        v.addWidget(cost_title)
         v.addWidget(self.cost_table)
         v.addStretch(1)
         scroll = QScrollArea()  # scrolls, so the window's height is not forced up
         scroll.setWidget(inner)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll = scroll
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
@@ -234,6 +270,9 @@ class SaliencyPanel(QWidget):
 
     def show_map(self, a, net_image: np.ndarray, labels: list[str]) -> None:
         self.last = a
+        self.shown_for = net_image
+        self.stale = False
+        self.view.setEnabled(True)
         heat = (a.display() * 255).astype(np.uint8)
         self.view.set_images(net_image, colorize(heat, heat_lut()))
         name = labels[a.target] if a.target < len(labels) else str(a.target)
@@ -242,6 +281,21 @@ class SaliencyPanel(QWidget):
         self.caption.setText(
             f"<b>{METHODS[a.method].title}</b> for '{name}' (class {a.target}){where}: "
             f"{a.seconds * 1000:.0f} ms, {a.passes} forward call(s) of up to {BATCH} images{sign}"
+        )
+
+    def on_rendered(self, result) -> None:
+        """Every shown result (GUI thread): a map made for another input is marked old."""
+        if self.last is None or self.stale:
+            return
+        image = None if result.empty or result.error else result.network_image
+        if image is not None and np.array_equal(image, self.shown_for):
+            return
+        self.stale = True
+        self.view.setEnabled(False)
+        self.view.set_images(*(a // 3 for a in self.view.arrays))  # dimmed: not this input
+        self.caption.setText(
+            "<b>old:</b> this map is of an earlier input, not the one shown now. "
+            "Run (R) makes one for it. " + self.caption.text()
         )
 
     def _show_costs(self) -> None:

@@ -69,6 +69,10 @@ class DataChooser(QWidget):
         row.addWidget(self.path_edit, 1)
         row.addWidget(browse)
         col.addWidget(self.path_row)
+        self.found_label = QLabel("")  # what the chosen folder holds
+        self.found_label.setWordWrap(True)
+        self.path_edit.editingFinished.connect(self._count)
+        col.addWidget(self.found_label)
         self.snap_box = QWidget()
         self._build_snapshots(self.snap_box)
         col.addWidget(self.snap_box)
@@ -152,7 +156,31 @@ class DataChooser(QWidget):
     def _browse(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Folder to train on", self.path_edit.text())
         if path:
-            self.path_edit.setText(path)
+            self.set_folder(path)
+
+    def set_folder(self, path: str | Path) -> None:
+        """Train on ``path`` and say at once what it holds."""
+        self.path_edit.setText(str(path))
+        self._count()
+
+    def _count(self) -> None:
+        from cnn_viewer.models.data.datasets import count_data
+        from cnn_viewer.models.data.mnist import DataError
+
+        text = self.path_edit.text().strip()
+        if not text:
+            self.found_label.setText("")
+            return
+        try:
+            n, classes = count_data(text)
+        except DataError as exc:
+            self.found_label.setText(f"<span style='color:#ff8a80'>{exc}</span>")
+            return
+        names = ", ".join(classes[:12]) + (" …" if len(classes) > 12 else "")
+        self.found_label.setText(
+            f"found {n} image{'s' * (n != 1)} in {len(classes)} "
+            f"class{'es' * (len(classes) != 1)}" + (f": {names}" if names else "")
+        )
 
     def _refresh(self) -> None:
         store = self.store

@@ -69,7 +69,7 @@ class TrainPanel(SettingsForms, RunControl, FilterTimeline, TrainedModelActions,
         row.addLayout(self._build_controls(), 0)
         row.addLayout(self._build_live(), 3)
         self.curves = CurvesView()
-        row.addWidget(self.curves, 3)
+        row.addWidget(self.curves, 2)
         col = QVBoxLayout()
         col.addWidget(panel_title("Validation"))
         self.confusion = ConfusionView()
@@ -78,11 +78,14 @@ class TrainPanel(SettingsForms, RunControl, FilterTimeline, TrainedModelActions,
         self.save_button.setToolTip("write the trained network as a cnn-viewer checkpoint")
         self.save_button.clicked.connect(self.save_dialog)
         self.use_button = QPushButton("Use this model")
-        self.use_button.setToolTip("switch the viewer to the trained network")
+        self.use_button.setToolTip(
+            "switch the viewer to the trained network (asks where to save it first, unless "
+            "it is saved already)"
+        )
         self.use_button.clicked.connect(self.use_model)
         col.addWidget(self.save_button)
         col.addWidget(self.use_button)
-        row.addLayout(col, 2)
+        row.addLayout(col, 3)
 
     def _build_controls(self) -> QVBoxLayout:
         col = QVBoxLayout()

@@ -37,6 +37,8 @@ class FilterTimeline:
         placeholder = ArrayView("filters appear here after Start")
         self.views["_placeholder"] = placeholder
         self.grid.addWidget(placeholder, 0, 0)
+        self.grid.setRowStretch(0, 2)  # the filters get most of the height
+        self.grid.setRowStretch(1, 1)
         col.addLayout(self.grid, 1)
         row = QHBoxLayout()
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -97,7 +99,8 @@ class FilterTimeline:
 
     def _view(self, title: str, row: int, col: int, span: int = 1) -> ArrayView:
         if title not in self.views:
-            self.views[title] = ArrayView(title)
+            # the filters are the point: at least 2 px a pixel (tiles are 12+ px already)
+            self.views[title] = ArrayView(title, min_scale=2 if row == 0 else 0)
             self.grid.addWidget(self.views[title], row, col, 1, span)
         return self.views[title]
 

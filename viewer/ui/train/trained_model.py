@@ -11,6 +11,12 @@ from PyQt6.QtWidgets import QFileDialog
 from cnn_viewer.ui.train.data import snapshots_root
 
 
+def trained_folder() -> Path:
+    """Where trained networks are offered to go: beside the snapshots, in the app's data
+    folder (not the working folder)."""
+    return snapshots_root().parent / "trained"
+
+
 class TrainedModelActions:
     """TrainPanel's Save… and Use this model, as a mixin: it uses the finished run's
     ``prepared``, ``outcome`` and ``settings``, sets ``saved_path`` and asks the panel's
@@ -38,15 +44,25 @@ class TrainedModelActions:
             self.save_to(path if path.endswith(".safetensors") else path + ".safetensors")
 
     def use_model(self) -> None:
-        """Save (if not yet saved) and load the checkpoint into the viewer."""
+        """Save (if not yet saved: the user chooses where, a dated name in the app's
+        trained/ folder offered) and load the checkpoint into the viewer."""
         from cnn_viewer.core.options import ModelOptions
 
         if self.outcome is None:
             return
         if self.saved_path is None:
-            folder = snapshots_root().parent / "trained"
-            if not self.save_to(folder / time.strftime("trained-%Y%m%d-%H%M%S.safetensors")):
+            default = trained_folder() / time.strftime("trained-%Y%m%d-%H%M%S.safetensors")
+            default.parent.mkdir(parents=True, exist_ok=True)
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save the trained network, then use it", str(default),
+                "Checkpoint (*.safetensors)",
+            )  # fmt: skip
+            if not path:
+                self._status("not switched: the network is used from a saved file; choose one")
                 return
+            if not self.save_to(path if path.endswith(".safetensors") else path + ".safetensors"):
+                return
+        self._status(f"saved in {self.saved_path}; loading it into the viewer")
         self.window.load_model(
             ModelOptions(
                 model="digits",

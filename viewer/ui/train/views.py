@@ -21,6 +21,7 @@ from PyQt6.QtWidgets import (
 )
 
 TITLE_H = 18
+MIN_CELL = 22  # px: a confusion cell holds three digits
 TRAIN_PEN = pg.mkPen((96, 160, 255), width=1.5)
 VAL_PEN = pg.mkPen((255, 166, 43), width=2)
 
@@ -28,9 +29,12 @@ VAL_PEN = pg.mkPen((255, 166, 43), width=2)
 class ArrayView(QWidget):
     """An RGB uint8 image under a title, scaled to fit with square pixels (no smoothing)."""
 
-    def __init__(self, title: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, title: str = "", min_scale: int = 0, parent: QWidget | None = None) -> None:
+        """``min_scale``: the image is never drawn smaller than this many screen pixels a
+        pixel (the view asks for that room; the dock scrolls); 0: fit whatever room."""
         super().__init__(parent)
         self.title = title
+        self.min_scale = min_scale
         self.array: np.ndarray | None = None
         self._qimage: QImage | None = None
         self.setMinimumSize(80, 56)
@@ -45,7 +49,19 @@ class ArrayView(QWidget):
         else:
             h, w = self.array.shape[:2]
             self._qimage = QImage(self.array.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+            if self.min_scale:
+                self.setMinimumSize(
+                    max(80, w * self.min_scale), max(56, h * self.min_scale + TITLE_H)
+                )
         self.update()
+
+    def drawn_scale(self) -> float:
+        """Screen pixels per image pixel as painted now (0 with no image)."""
+        if self.array is None:
+            return 0.0
+        h, w = self.array.shape[:2]
+        scale = min(self.width() / w, (self.height() - TITLE_H) / h)
+        return float(math.floor(scale)) if scale >= 1 else scale
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
@@ -53,12 +69,9 @@ class ArrayView(QWidget):
         p.drawText(QRectF(0, 0, self.width(), TITLE_H), Qt.AlignmentFlag.AlignLeft, self.title)
         if self._qimage is not None:
             h, w = self.array.shape[:2]
-            room_w, room_h = self.width(), self.height() - TITLE_H
-            scale = min(room_w / w, room_h / h)
-            if scale >= 1:
-                scale = math.floor(scale)  # whole pixels stay crisp
+            scale = self.drawn_scale()  # whole pixels stay crisp
             tw, th = w * scale, h * scale
-            target = QRectF((room_w - tw) / 2, TITLE_H, tw, th)
+            target = QRectF((self.width() - tw) / 2, TITLE_H, tw, th)
             p.drawImage(target, self._qimage)
         p.end()
 
@@ -127,8 +140,13 @@ class ConfusionView(QTableWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Columns share the width (ten classes and the accuracy fit a 1280 px window)
+        # rather than each taking its text's width and running off the edge.
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(MIN_CELL)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setMinimumWidth(160)
         self.setToolTip("rows: the true class; columns: the network's guess; last: accuracy")
 
@@ -137,9 +155,13 @@ class ConfusionView(QTableWidget):
         self.clear()
         self.setRowCount(k)
         self.setColumnCount(k + 1)
-        self.setHorizontalHeaderLabels([*classes, "accuracy"])
+        self.setHorizontalHeaderLabels([*classes, "acc."])
         self.setVerticalHeaderLabels(classes)
         self.horizontalHeaderItem(k).setToolTip("share of this class's validation images right")
+        # room for every column: the dock scrolls rather than the matrix being cut
+        names = self.fontMetrics()
+        cell = max(MIN_CELL, *(names.horizontalAdvance(c) + 8 for c in [*classes, "acc."]))
+        self.setMinimumWidth(cell * (k + 1) + self.verticalHeader().sizeHint().width() + 6)
         rows = confusion.sum(1)
         for i in range(k):
             for j in range(k):

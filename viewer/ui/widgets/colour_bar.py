@@ -65,9 +65,10 @@ class ColourBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumSize(150, 30)
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.setFixedWidth(180)
+        # narrower in a small window rather than pushing the window wider
+        self.setMinimumSize(90, 30)
+        self.setMaximumWidth(180)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.labels = ("min", "", "max")
         self._image = QImage()
         self.set_colormap("inferno")
@@ -141,14 +142,17 @@ class FeatureMapControls(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         for w in (QLabel("Scale"), self.scale_box, self.limit, QLabel(" Colours"), self.colour_box):
             row.addWidget(w)
-        row.addSpacing(8)
-        row.addWidget(self.bar)
         row.addStretch(1)
+        # the bar beside its sentence, below the choices: the row fits a narrow window
+        meaning = QHBoxLayout()
+        meaning.setContentsMargins(0, 0, 0, 0)
+        meaning.addWidget(self.bar, 0, Qt.AlignmentFlag.AlignTop)
+        meaning.addWidget(self.caption, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.setSpacing(2)
         layout.addLayout(row)
-        layout.addWidget(self.caption)
+        layout.addLayout(meaning)
         self.scale_box.activated.connect(self._picked)
         self.limit.editingFinished.connect(self._picked)
         self.colour_box.activated.connect(self._picked)

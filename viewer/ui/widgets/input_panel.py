@@ -29,9 +29,11 @@ class NetworkInputView(QWidget):
     ) -> None:
         """The network's input and, over a copy of it, the heatmap (RGBA, made by the
         engine); None for the input clears both."""
-        if net_image is None:
+        if net_image is None:  # nothing shown: no title left from an earlier input
             self.input_view.set_images()
             self.cam_view.set_images()
+            self.input_title.setText("network input")
+            self.cam_title.setText("Grad-CAM")
             return
         h, w = net_image.shape[:2]
         self.input_title.setText(f"network input  {w} x {h}")

@@ -12,6 +12,7 @@ from cnn_viewer.core.sources.examples import draw_digit
 PAD_SIZE = 280
 PEN_WIDTH = 22
 ERASER_WIDTH = 44
+FROZEN_NOTE = "frozen: Space resumes drawing"
 
 
 class DrawingPad(QWidget):
@@ -22,6 +23,10 @@ class DrawingPad(QWidget):
     """
 
     changed = pyqtSignal()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        self.update()  # enabled or not: the frozen note comes and goes
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -102,7 +107,11 @@ class DrawingPad(QWidget):
         painter.drawImage(0, 0, self._canvas)
         painter.setPen(QColor(90, 94, 104))
         painter.drawRect(0, 0, PAD_SIZE - 1, PAD_SIZE - 1)
-        if self._hint:
+        if not self.isEnabled():  # frozen: say so, or drawing would be ignored silently
+            painter.fillRect(0, 0, PAD_SIZE, 26, QColor(38, 40, 46, 220))
+            painter.setPen(QColor(255, 166, 43))
+            painter.drawText(0, 0, PAD_SIZE, 26, Qt.AlignmentFlag.AlignCenter, FROZEN_NOTE)
+        elif self._hint:
             painter.setPen(QColor(150, 154, 164))
             painter.drawText(
                 self.rect(),

@@ -80,6 +80,13 @@ class SourcePanel(QWidget):
         row.addWidget(self.clear_button)
         row.addWidget(self.example_button)
         pv.addLayout(row)
+        self.pad_hint = QLabel(
+            "Draw over it or clear it: left button draws, right erases; E: next example"
+        )
+        self.pad_hint.setObjectName("dim")
+        self.pad_hint.setWordWrap(True)
+        self.pad_hint.setMaximumWidth(PAD_SIZE)
+        pv.addWidget(self.pad_hint)
 
         self.frame_view = FrameView()
         self.prev_button = QPushButton("◀ Prev")

@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QToolBar,
@@ -55,8 +56,16 @@ class WindowLayout:
         self._show_model_name()
         self.model_box.activated.connect(self._model_chosen)
         bar.addWidget(self.model_box)
-        bar.addWidget(QLabel("  Saliency "))
+        live = QLabel("  Live map ")
         self.saliency_box = QComboBox()
+        tip = (
+            "Live map: the heatmap drawn over the network input (left column) on every "
+            "frame. The Saliency tab is a separate tool: it runs a chosen method once, on a "
+            "frozen frame."
+        )
+        for w in (live, self.saliency_box):
+            w.setToolTip(tip)
+        bar.addWidget(live)
         for text, key in SALIENCY_CHOICES:
             self.saliency_box.addItem(text, key)
         self.saliency_box.setCurrentIndex(
@@ -93,14 +102,18 @@ class WindowLayout:
         left_scroll.setMinimumWidth(left.sizeHint().width() + 16)
 
         self.layers_panel = LayersPanel()
+        self.layers_panel.set_labels(self.state.model.labels)
         self.layers_panel.set_layers(self.engine.layers)
         self.layers_panel.unit_clicked.connect(self._unit_clicked)
         self.layers_panel.visible_changed.connect(self._visible_changed)
         self.layers_title = panel_title("")
+        # the title may be cut in a narrow window; it never makes the window wider
+        self.layers_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         middle = QWidget()
         mv = QVBoxLayout(middle)
         mv.addWidget(self.layers_title)
-        mv.addWidget(self.layers_panel)
+        mv.addWidget(self.layers_panel, 1)
+        mv.addWidget(self.layers_panel.footer)  # the output layer, always in sight
 
         self.prediction = PredictionPanel()
         self.prediction.set_message(
@@ -124,8 +137,16 @@ class WindowLayout:
         rv.addWidget(self.notes_label)
         rv.addStretch(1)
 
+        # Scrolls when the column is short (a dock open, a small window) instead of
+        # squeezing the timing line over the class rows.
+        self.prediction_page = QScrollArea()
+        self.prediction_page.setWidget(right)
+        self.prediction_page.setWidgetResizable(True)
+        self.prediction_page.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.prediction_page.setFrameShape(QScrollArea.Shape.NoFrame)
         self.side_tabs = QTabWidget()
-        self.side_tabs.addTab(right, "Prediction")
+        self.side_tabs.setMinimumWidth(250)  # the class rows' names, bars and values
+        self.side_tabs.addTab(self.prediction_page, "Prediction")
         self.splitter = split = QSplitter(Qt.Orientation.Horizontal)
         for w in (left_scroll, middle, self.side_tabs):
             split.addWidget(w)

@@ -19,7 +19,14 @@ import time
 from pathlib import Path
 
 from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
-from PyQt6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
+from PyQt6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QWidget,
+)
 
 from cnn_viewer.core.dataflow.frames import Frame, Result
 from cnn_viewer.core.dataflow.slot import LatestSlot
@@ -129,7 +136,12 @@ class MainWindow(WindowLayout, SourceControl, ModelSwitching, ResultView, Status
         opened; docks share one tabbed area. ``show_dock(name)`` opens it."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{name}")
-        dock.setWidget(widget)
+        # Scrolls inside its share rather than growing the window past the screen.
+        scroll = QScrollArea()
+        scroll.setWidget(widget)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        dock.setWidget(scroll)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         if self.docks:
             self.tabifyDockWidget(next(iter(self.docks.values())), dock)

@@ -62,6 +62,9 @@ class ModelSwitching:
     def _use_engine(self, engine: Engine) -> None:
         self.engine = engine
         self.worker.set_engine(engine)
+        if self.layers_panel.labels != list(engine.model.labels):
+            self.layers_panel.set_layers([])  # the output row is pinned for these labels
+        self.layers_panel.set_labels(engine.model.labels)
         self.layers_panel.set_layers(engine.layers)
         self.layers_panel.refresh_visible()  # all layers until the panel says which
         self._model_changed_ui()

@@ -16,6 +16,8 @@ from cnn_viewer.core.dataflow.frames import Frame
 from cnn_viewer.core.sources.frame_source import new_frame_id
 from cnn_viewer.ui.window.actions import open_file_filter, source_kind
 
+FIRST_EXAMPLE = 3  # the digit on the pad when the window opens
+
 
 class SourceControl:
     """MainWindow's source handling, as a mixin: it uses the window's ``frames``, ``pad``,
@@ -44,6 +46,18 @@ class SourceControl:
         if self.source is None:
             self.pad.draw_example(self._example % 10)
             self._example += 1
+
+    def show_first_input(self, digit: int | None = None) -> None:
+        """The first screen (GUI thread, once the window is shown): ``digit`` (the
+        command line's ``--draw``) on the pad; with none, a digit model on the pad starts
+        with an example already drawn, so the maps and the answer are live from the first
+        look. E draws the next example; the pad's hint says how to draw your own."""
+        if digit is None:
+            if self.source is not None or not self.engine.drawing:
+                return
+            digit = FIRST_EXAMPLE
+        self.pad.draw_example(digit)
+        self._example = digit + 1
 
     def set_source(self, spec: str) -> bool:
         """Switch to 'pad', 'camera[:N]' or a file/folder path. False (and a message) on failure."""

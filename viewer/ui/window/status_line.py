@@ -32,6 +32,9 @@ class StatusLine:
                 or "The network runs as a TorchScript trace: faster, and it lets the "
                 "mosaics be built beside the next forward pass"
             )
+        elif result is not None:  # cleared, or nothing usable: no timings of an old frame
+            self.timing_label.setText("")
+            self.timing_label.setToolTip("")
         rate = f"{self._fps:.1f}" if self._fps else "-"
         running = "FROZEN" if self.state.frozen else f"{rate} results/s"
         source = "pad"

@@ -1,0 +1,59 @@
+"""The first screen shows the idea: an example digit on the pad with the maps and the
+answer live, and a hint that says how to draw your own (issue 19 item 2)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_first_input_is_an_example_digit_with_live_maps(qtbot, window):
+    assert window.pad.image().max() == 0  # the window alone opens on a blank pad
+    window.show_first_input()
+    assert window.pad.image().max() == 255
+    qtbot.waitUntil(
+        lambda: (
+            window.last_result is not None
+            and window.last_result.frame_id == window.pad_frame_id
+            and not window.last_result.empty
+        ),
+        timeout=5000,
+    )
+    qtbot.waitUntil(lambda: window.prediction.rows == window.last_result.top)
+    assert window.prediction.rows[0][1] == "3"
+    for name, row in window.layers_panel.rows.items():
+        assert row.view_data is not None, f"{name} has no map on the first screen"
+    hint = window.source_panel.pad_hint
+    assert hint.isVisible() and "left button draws" in hint.text()
+    # E goes on from the example, not back to 0
+    window.draw_example()
+    qtbot.waitUntil(lambda: bool(window.prediction.rows) and window.prediction.rows[0][1] == "4")
+
+
+def test_draw_on_the_command_line_wins_over_the_example(qtbot, window):
+    window.show_first_input(7)
+    qtbot.waitUntil(lambda: bool(window.prediction.rows) and window.prediction.rows[0][1] == "7")
+
+
+def test_screenshot_without_draw_shows_a_digit_not_a_blank_pad(tmp_path):
+    shot = tmp_path / "first.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--screenshot", str(shot), "--frames", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    image = cv2.imread(str(shot))
+    assert image is not None
+    white = np.all(image == 255, axis=2).sum()  # the pad's ink; nothing else is pure white
+    assert white > 2000, f"only {white} ink pixels: the pad looks blank"

@@ -1,0 +1,60 @@
+"""Nothing cut: opening a dock keeps the window's size, a short right-hand column scrolls
+instead of stacking the timing line over the class rows (issue 19 item 8)."""
+
+from __future__ import annotations
+
+import pytest
+from PyQt6.QtCore import QPoint, QRect
+
+SIZES = [(1024, 700), (1280, 800)]
+
+
+def shown_frame(qtbot, window, digit=3):
+    window.pad.draw_example(digit)
+    qtbot.waitUntil(
+        lambda: (
+            window.last_result is not None
+            and window.last_result.frame_id == window.pad_frame_id
+            and not window.last_result.empty
+        ),
+        timeout=5000,
+    )
+    qtbot.waitUntil(lambda: window.prediction.rows == window.last_result.top)
+
+
+def rect_in(ancestor, widget) -> QRect:
+    return QRect(widget.mapTo(ancestor, QPoint(0, 0)), widget.size())
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_opening_a_dock_keeps_the_window_size(qtbot, window, size):
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1024 and hint.height() <= 700, hint
+    for name in window.docks:
+        for dock in window.docks.values():
+            dock.hide()
+        window.resize(*size)
+        qtbot.wait(30)
+        window.show_dock(name)
+        qtbot.wait(50)
+        assert (window.width(), window.height()) == size, name
+        assert window.docks[name].isVisible()
+
+
+def test_timing_line_never_covers_the_class_rows(qtbot, window):
+    window.resize(1024, 700)
+    shown_frame(qtbot, window)
+    window._update_status()
+    assert window.timing_label.text().startswith("per frame")
+    window.show_dock("train")  # the right-hand column gets short
+    qtbot.wait(50)
+    page = window.prediction_page.widget()
+    rows = rect_in(page, window.prediction)
+    assert rows.height() >= window.prediction.minimumHeight()  # every class row drawn
+    for label in (window.timing_label, window.input_label):
+        assert not rect_in(page, label).intersects(rows), label.text()
+    # what does not fit scrolls: the page is taller than its viewport, nothing overlaps
+    window.prediction_page.ensureWidgetVisible(window.timing_label)
+    qtbot.wait(20)
+    viewport = window.prediction_page.viewport()
+    assert QRect(QPoint(0, 0), viewport.size()).intersects(rect_in(viewport, window.timing_label))
