@@ -176,6 +176,7 @@ class Step:
     softmax: Softmax | None = None
     source: Position | None = None  # flatten: the (c, y, x) that lands at position
     norm: tuple[float, float, float, float, float] | None = None  # mean, var, eps, γ, β
+    input_range: tuple[float, float] | None = None  # the first conv: its input's min, max
     negatives: int = 0  # relu: how many input values were below 0
     count: int = 0  # values in the stage's input
     most_negative: tuple[Position, float] | None = None  # relu: an example that became 0
@@ -203,6 +204,8 @@ def explain(
         c, y, x = pos
         step.conv = arithmetic(ConvChain(stage.name, module, []), inp, c, y, x)
         step.channel_sums = step.conv.product.reshape(len(step.conv.product), -1).sum(1)
+        if stage.index == 0:  # it reads the network input itself
+            step.input_range = (float(inp.min()), float(inp.max()))
     elif kind == "pool":
         assert module is not None
         c, y, x = pos
