@@ -245,9 +245,10 @@ class NetworkMap:
     def head(self) -> Head | None:
         """The last nn.Linear called, and the layer feeding it."""
         linears = [n for n in self.nodes if isinstance(n.module, nn.Linear)]
-        if not linears:
-            return None
-        node = linears[-1]
+        return self.linear_inputs(linears[-1]) if linears else None
+
+    def linear_inputs(self, node: Node) -> Head:
+        """An nn.Linear call (any, not only the last) and the layer feeding it."""
         assert isinstance(node.module, nn.Linear)
         head = Head(node.name, node.module, None, None)
         src = self._up(node)

@@ -23,7 +23,7 @@ from torch import nn
 
 from cnn_viewer.core.explain.answer import LogitParts, Softmax, logit_parts, softmax_story
 from cnn_viewer.core.explain.inspect import Arithmetic, arithmetic, pool_window
-from cnn_viewer.core.explain.network_map import ConvChain, Head, NetworkMap
+from cnn_viewer.core.explain.network_map import ConvChain, NetworkMap
 from cnn_viewer.models.hooks import hooks
 
 RELUS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU)
@@ -223,9 +223,7 @@ def explain(
         step.reduce = "max" if isinstance(module, nn.AdaptiveMaxPool2d) else "mean"
     elif kind == "linear":
         assert isinstance(module, nn.Linear)
-        head = net_map.head()
-        if head is None or head.linear is not module:
-            head = Head(stage.name, module, None, None)
+        head = net_map.linear_inputs(net_map.nodes[stage.index])
         step.parts = logit_parts(head, inp, pos[-1], top)
         step.rest = step.parts.total - step.parts.bias - sum(t.product for t in step.parts.top)
     elif kind == "softmax":

@@ -140,6 +140,10 @@ class WalkPanel(QScrollArea):
             f"<br><span style='color:#9aa0aa'>{TITLES[st.kind]}{shape}</span>"
         )
         what = WHAT[st.kind]
+        if isinstance(st.module, nn.MaxPool2d):
+            k = st.module.kernel_size
+            k = f"{k}×{k}" if isinstance(k, int) else "×".join(map(str, k))
+            what = f"keeps the largest value of each {k} window of each map (the maps shrink)"
         if st.kind == "activation" and st.module is not None:
             curve = CURVES.get(type(st.module).__name__)
             what += f": {curve}" if curve else ""
@@ -327,20 +331,22 @@ class WalkPanel(QScrollArea):
         order = np.argsort(-sm.logits, kind="stable")
         rows = "".join(
             f"<tr><td>{self._label(int(k))}</td><td align='right'>{num(sm.logits[k])}</td>"
-            f"<td align='right'>{num(sm.exps[k])}</td></tr>"
+            f"<td align='right'>{num(sm.exps[k])}</td>"
+            f"<td align='right'>{num(sm.probs[k])}</td></tr>"
             for k in order[:TERMS]
         )
         if sm.logits.size > TERMS:
-            rest = float(sm.exps[order[TERMS:]].sum())
+            rest = order[TERMS:]
             rows += (
-                f"<tr><td colspan='2'>the other {sm.logits.size - TERMS} exps add up to</td>"
-                f"<td align='right'>{num(rest)}</td></tr>"
+                f"<tr><td colspan='2'>the other {sm.logits.size - TERMS} add up to</td>"
+                f"<td align='right'>{num(sm.exps[rest].sum())}</td>"
+                f"<td align='right'>{num(sm.probs[rest].sum())}</td></tr>"
             )
         return (
             f"<p>Each class's score z is shifted by m = max z = {num(sm.shift)} (that changes "
             "nothing and keeps exp from overflowing), then:</p>"
             "<table cellpadding='2'><tr><td><i>class</i></td><td><i>z</i></td>"
-            f"<td><i>exp(z − m)</i></td></tr>{rows}</table>"
+            f"<td><i>exp(z − m)</i></td><td><i>p = exp / Σ exp</i></td></tr>{rows}</table>"
             f"<p>Σ exp = {num(sm.total)}<br>p('{self._label(j)}') = {num(sm.exps[j])} / "
             f"{num(sm.total)} = <b>{sm.probs[j]:.4f}</b></p>"
             + check(float(sm.probs[j]), s.torch_value, "the probability shown")
