@@ -21,18 +21,22 @@ def drawn(qtbot, window, times: int = 8) -> int:
         window.draw_example()
     frame = window.pad_frame_id
     qtbot.waitUntil(
-        lambda: window.last_result is not None
-        and window.last_result.frame_id == frame
-        and bool(window.last_result.top)
+        lambda: (
+            window.last_result is not None
+            and window.last_result.frame_id == frame
+            and bool(window.last_result.top)
+        )
     )
     return frame
 
 
 def shown_stage(qtbot, walk, i: int) -> None:
     qtbot.waitUntil(
-        lambda: walk.panel.step is not None
-        and walk.index == i
-        and walk.panel.step.stage.name == walk.stages[i].name
+        lambda: (
+            walk.panel.step is not None
+            and walk.index == i
+            and walk.panel.step.stage.name == walk.stages[i].name
+        )
     )
 
 
