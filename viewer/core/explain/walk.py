@@ -15,7 +15,7 @@ maps, the most active unit, the top class); a conv, its activation and its pool 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -62,7 +62,9 @@ class Stage:
     module: nn.Module | None
     in_shape: tuple[int, ...] | None
     out_shape: tuple[int, ...] | None
-    parent: str | None = None  # the layer its input comes from, when not the stage before
+    source: str = "the network input"  # the layer whose output is its input
+    source_index: int | None = -1  # that layer's node; -1: the network input
+    branch: bool = False  # its input is not the output of the stage just before
 
 
 def stage_kind(module: nn.Module) -> str:
@@ -91,22 +93,26 @@ def stages(net_map: NetworkMap) -> list[Stage]:
     """Every module call in forward order, then the softmax."""
     out = []
     for node in net_map.nodes:
-        parent = None
-        if node.parent is not None and node.parent != node.index - 1:
-            parent = "the input" if node.parent == -1 else net_map.nodes[node.parent].name
+        source = "the network input"
+        if node.parent is not None and node.parent >= 0:
+            source = net_map.nodes[node.parent].name
+        branch = node.parent is not None and node.parent != node.index - 1
+        kind = stage_kind(node.module)
         out.append(
             Stage(
                 node.index,
                 node.name,
-                stage_kind(node.module),
+                kind,
                 node.module,
                 node.in_shape,
                 node.out_shape,
-                parent,
+                source,
+                node.parent,
+                branch,
             )  # fmt: skip
         )
     last = net_map.output_shape
-    out.append(Stage(SOFTMAX, "softmax", "softmax", None, last, last))
+    out.append(Stage(SOFTMAX, "softmax", "softmax", None, last, last, "the network's output", None))
     return out
 
 
@@ -119,6 +125,9 @@ class Recording:
     input: np.ndarray | None  # the stage's input (the logits for the softmax)
     output: np.ndarray | None  # its output (the probabilities for the softmax)
     logits: np.ndarray  # the network's output
+    # the input is not simply its source's output: code between modules changed it (a
+    # residual connection's add, a squeeze-excite's multiply); None: not known
+    combined: bool | None = None
 
 
 def record(net_map: NetworkMap, stage: Stage, x: torch.Tensor) -> Recording:
@@ -138,8 +147,11 @@ def record(net_map: NetworkMap, stage: Stage, x: torch.Tensor) -> Recording:
             store["input"] = first(args).detach()[0].float().clone()  # before an in-place op
 
     def post(_m, _args, out):
-        if calls[0] == stage.index and isinstance(first(out), torch.Tensor):
-            store["output"] = first(out).detach()[0].float().clone()
+        if isinstance(first(out), torch.Tensor):
+            if calls[0] == stage.index:
+                store["output"] = first(out).detach()[0].float().clone()
+            elif calls[0] == stage.source_index:  # before any in-place change after it
+                store["source"] = first(out).detach()[0].float().clone()
         calls[0] += 1
 
     pairs = [] if stage.index == SOFTMAX else leaves
@@ -153,7 +165,13 @@ def record(net_map: NetworkMap, stage: Stage, x: torch.Tensor) -> Recording:
         t = store.get(key)
         return None if t is None else t.cpu().numpy()
 
-    return Recording(stage, arr("input"), arr("output"), logits.cpu().numpy())
+    combined = None
+    source, given = store.get("source"), store.get("input")
+    if stage.source_index == -1:
+        source = x.detach()[0].float()
+    if source is not None and given is not None and source.shape == given.shape:
+        combined = not torch.equal(source.cpu(), given.cpu())
+    return Recording(stage, arr("input"), arr("output"), logits.cpu().numpy(), combined)
 
 
 # ---- what a stage did at one position ------------------------------------------------------
@@ -180,7 +198,7 @@ class Step:
     negatives: int = 0  # relu: how many input values were below 0
     count: int = 0  # values in the stage's input
     most_negative: tuple[Position, float] | None = None  # relu: an example that became 0
-    notes: list[str] = field(default_factory=list)
+    combined: bool | None = None  # Recording.combined
 
 
 def chosen_position(output: np.ndarray) -> Position:
@@ -197,7 +215,7 @@ def explain(
     if out is None or inp is None:
         raise ValueError(f"stage {stage.name!r} gave no tensor to walk through")
     pos = chosen_position(out) if position is None else tuple(int(p) for p in position)
-    step = Step(stage, pos, float(out[pos]), count=int(inp.size))
+    step = Step(stage, pos, float(out[pos]), count=int(inp.size), combined=rec.combined)
     kind, module = stage.kind, stage.module
     if kind == "conv":
         assert isinstance(module, nn.Conv2d)

@@ -40,8 +40,10 @@ OK_TOLERANCE = 1e-3
 
 def num(v: float) -> str:
     """A number as a learner reads it: 3 decimals, e-notation only when tiny or huge."""
-    v = float(v)
-    if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
+    v = float(v) + 0.0  # no "-0.000" for a negative zero
+    if v == 0:
+        return "0"
+    if abs(v) < 1e-3 or abs(v) >= 1e5:
         return f"{v:.3g}"
     return f"{v:.3f}"
 
@@ -127,6 +129,7 @@ class WalkPanel(QScrollArea):
         self.step = None
         self.what.setText(escape(text))
         self.numbers.setText("")
+        self.footer.setText("")
 
     def show_step(self, stages: list[Stage], i: int, step: Step, row: str | None) -> None:
         self.step, self.stage_count = step, len(stages)
@@ -147,23 +150,27 @@ class WalkPanel(QScrollArea):
         if st.kind == "activation" and st.module is not None:
             curve = CURVES.get(type(st.module).__name__)
             what += f": {curve}" if curve else ""
-        if st.parent:
+        if step.combined:
             what += (
-                f". Its input is what {escape(st.parent)} made (the code may add other values"
-                " to it on the way, as a residual connection does)"
+                f". Its input is {escape(st.source)}'s output changed by code between the "
+                "modules (a residual connection adds the block's input back; a squeeze-excite "
+                "multiplies by channel weights)"
             )
+        elif st.branch:
+            what += f". Its input is {escape(st.source)}'s output (the network branches here)"
         self.what.setText(f"<b>What it does:</b> {escape(what)}." if what else "")
         self.numbers.setText(self._numbers(step))
         self.back.setEnabled(i > 0)
         self.next.setEnabled(i < len(stages) - 1)
-        place = (
-            f"highlighted in the layers panel as <b>{escape(row)}</b>"
-            if row
-            else "not a row of the layers panel"
-        )
+        if row:
+            place = f"This stage is highlighted in the layers panel as <b>{escape(row)}</b>."
+        elif st.kind == "softmax":
+            place = "Its probabilities are the ones the Prediction tab lists."
+        else:
+            place = "This stage has no row in the layers panel (L chooses the rows)."
         self.footer.setText(
-            f"This stage is {place}. The numbers follow the live input. "
-            "N next · B back · Esc closes."
+            f"{place} Each stage shows one position: the largest value of its output. The "
+            "numbers follow the live input. N next · B back · Esc closes."
         )
 
     # ---- the numbers, one kind of stage each -------------------------------------------------
@@ -179,7 +186,12 @@ class WalkPanel(QScrollArea):
         assert a is not None and s.channel_sums is not None
         c = s.position[0]
         n_in, kh, kw = a.patch.shape
-        inputs = "its one input channel" if n_in == 1 else f"each of its {n_in} input channels"
+        source = escape(s.stage.source)
+        inputs = (
+            f"its one input channel (from {source})"
+            if n_in == 1
+            else f"each of its {n_in} input channels (from {source})"
+        )
         out = [
             f"<p>The value at <b>{where(s.position)}</b> of its output (the largest there) is "
             f"<b>{num(s.torch_value)}</b>. It is the {kh}×{kw} patch of {inputs} under the "
@@ -199,7 +211,7 @@ class WalkPanel(QScrollArea):
             out.append(
                 f"<p>{label} (the one that adds most):</p>" if n_in > 1 else f"<p>{label}:</p>"
             )
-            out.append(grid(a.patch[first], caption="the patch of the input"))
+            out.append(grid(a.patch[first], caption=f"the patch of {source}"))
             out.append("<p>× the kernel (learned weights):</p>")
             out.append(grid(a.kernel[first]))
             out.append("<p>= patch × kernel, value by value:</p>")

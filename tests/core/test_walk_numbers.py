@@ -98,7 +98,7 @@ def walk_all(model, x: torch.Tensor, only=None) -> list[str]:
     net_map = network_map(model, walker)
     all_stages = stages(net_map)
     module_of = dict(twin.named_modules())
-    kinds = []
+    done = []
     for i, st in enumerate(all_stages):
         if only is not None and not only(i, st):
             continue
@@ -107,16 +107,22 @@ def walk_all(model, x: torch.Tensor, only=None) -> list[str]:
             want = probs
         else:
             want = expected_output(all_stages, i, module_of, by_call)
-        kinds.append(check_stage(step, want, probs))
-    return kinds
+        check_stage(step, want, probs)
+        done.append(step)
+    return done
+
+
+def kinds_of(steps) -> list[str]:
+    return [s.stage.kind for s in steps]
 
 
 def test_every_stage_of_the_digit_cnn_equals_torch():
     model = load_model("digits")
     torch.manual_seed(0)
     x = torch.rand(1, 1, 28, 28) * 3 - 0.5
-    kinds = walk_all(model, x)
-    assert kinds == [
+    steps = walk_all(model, x)
+    assert not any(s.combined for s in steps)  # nothing happens between its modules
+    assert kinds_of(steps) == [
         "conv", "relu", "pool", "conv", "relu", "pool", "conv", "relu", "pool",
         "flatten", "linear", "relu", "passthrough", "linear", "softmax",
     ]  # fmt: skip
@@ -144,8 +150,13 @@ def test_resnet18_stages_equal_torch():
     # the stem, a downsampling block (its relu is called twice: the second call), the head
     wanted = ("conv1", "bn1", "relu", "maxpool", "layer2.0.downsample.0", "layer2.0.relu",
               "avgpool", "fc", "softmax")  # fmt: skip
-    kinds = walk_all(model, x, only=lambda _i, st: st.name in wanted)
-    assert set(kinds) == {"conv", "batchnorm", "relu", "pool", "adaptive_pool", "linear",
+    steps = walk_all(model, x, only=lambda _i, st: st.name in wanted)
+    relus = [s for s in steps if s.stage.name == "layer2.0.relu"]
+    # its first call reads bn1's output as it is; the second, bn2's plus the block's input
+    assert [s.combined for s in relus] == [False, True]
+    downsample = next(s for s in steps if s.stage.name == "layer2.0.downsample.0")
+    assert downsample.stage.branch and downsample.stage.source == "layer1.1.relu"
+    assert set(kinds_of(steps)) == {"conv", "batchnorm", "relu", "pool", "adaptive_pool", "linear",
                           "softmax"}  # fmt: skip
 
 
@@ -162,5 +173,5 @@ def test_mobilenet_depthwise_and_squeeze_stages_equal_torch(name):
         )
         return early or st.kind in ("linear", "softmax")
 
-    kinds = walk_all(model, x, only=grouped)
+    kinds = kinds_of(walk_all(model, x, only=grouped))
     assert "conv" in kinds and "adaptive_pool" in kinds and kinds[-1] == "softmax"
