@@ -104,3 +104,7 @@ def test_the_walk_follows_a_new_input(qtbot, window):
     np.testing.assert_allclose(step.torch_value, want.max(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(step.conv.pre_activation, want.max(), rtol=1e-4, atol=1e-4)
     assert f"{num(step.torch_value)} ✓ the same" in walk.panel.numbers.text()
+    window.clear_pad()  # nothing drawn: no numbers of an old drawing stay
+    qtbot.waitUntil(lambda: walk.panel.step is None)
+    assert "Nothing to walk through yet: draw a digit first" in walk.panel.what.text()
+    assert walk.panel.numbers.text() == ""

@@ -133,7 +133,8 @@ class Recording:
 def record(net_map: NetworkMap, stage: Stage, x: torch.Tensor) -> Recording:
     """Run ``x`` (1 x C x H x W, on the network's device) through ``net_map.module`` and
     copy ``stage``'s input and output. Any thread; hooks are gone when it returns. The
-    module must be the walk's own (a private copy while the engine runs the network)."""
+    module must be the walk's own (a private copy while the engine runs the network), and
+    nothing else may run it during the call: its hooks would count that pass's calls too."""
     module = net_map.module
     leaves = [(n, m) for n, m in module.named_modules() if n and not list(m.children())]
     calls = [0]

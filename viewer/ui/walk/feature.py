@@ -9,6 +9,8 @@ never hooked from here and the GUI thread only formats them.
 
 from __future__ import annotations
 
+import threading
+
 import torch
 from PyQt6.QtCore import QObject
 
@@ -27,6 +29,9 @@ class WalkFeature(QObject):
         self.window = window
         self.panel = WalkPanel()
         self.copies = ModelCopies()
+        # One pass at a time on the copy: a replaced run may still be in its pass, and two
+        # passes at once would each see the other's hooks.
+        self._pass_lock = threading.Lock()
         self.index = 0  # the stage shown
         self.stages: list = []  # of the current model, from the last run
         self.frame_id: int | None = None  # the result the shown numbers are for
@@ -43,7 +48,8 @@ class WalkFeature(QObject):
         window.events.engine_changed.connect(self._model_changed)
         window.events.shutdown.connect(lambda timeout: self.job.stop(timeout))
         add = window.add_action
-        add("walk", "Guided walk through the network", ["W"], self.open, "Walk")
+        start = add("walk", "Guided walk through the network", ["W"], self.open, "Walk", True)
+        start.setIconText("Walk")  # on the toolbar
         self.keys = [
             add("walk_next", "Walk: next stage", ["N"], lambda: self.move(1), "Walk"),
             add("walk_back", "Walk: previous stage", ["B"], lambda: self.move(-1), "Walk"),
@@ -125,16 +131,18 @@ class WalkFeature(QObject):
             return
         model, module = win.state.model, win.state.model.module
         x = torch.from_numpy(probe.network_input)[None].to(model.device)
-        copies, index = self.copies, self.index
+        copies, index, lock = self.copies, self.index, self._pass_lock
         self.panel.labels = list(model.labels)
 
-        def work(_task: Task):
-            twin = copies.get(module)
-            net_map = network_map(model, twin)
-            all_stages = stages(net_map)
-            i = min(index, len(all_stages) - 1)
-            step = explain(record(net_map, all_stages[i], x), net_map)
-            return model, all_stages, i, step, result.frame_id
+        def work(task: Task):
+            with lock:
+                task.check()  # replaced while waiting for the lock
+                twin = copies.get(module)
+                net_map = network_map(model, twin)
+                all_stages = stages(net_map)
+                i = min(index, len(all_stages) - 1)
+                rec = record(net_map, all_stages[i], x)
+            return model, all_stages, i, explain(rec, net_map), result.frame_id
 
         self.job.start(work)
 

@@ -96,6 +96,7 @@ class WalkPanel(QScrollArea):
         self.title.setWordWrap(True)
         self.what = QLabel()
         self.what.setWordWrap(True)
+        self.what.setTextFormat(Qt.TextFormat.RichText)
         self.numbers = QLabel()
         self.numbers.setWordWrap(True)
         self.numbers.setTextFormat(Qt.TextFormat.RichText)
