@@ -122,6 +122,15 @@ def test_every_stage_of_the_digit_cnn_equals_torch():
     x = torch.rand(1, 1, 28, 28) * 3 - 0.5
     steps = walk_all(model, x)
     assert not any(s.combined for s in steps)  # nothing happens between its modules
+    conv1, pool1 = steps[0], steps[2]
+    k, pad = model.module.conv1.kernel_size[0], model.module.conv1.padding[0]
+    _c, y, x0 = conv1.position
+    assert conv1.box == (max(0, y - pad), max(0, x0 - pad), min(28, y - pad + k),
+                         min(28, x0 - pad + k))  # fmt: skip # the input pixels under its kernel
+    _c, py, px = pool1.position  # its 2x2 window of conv1 values, each with its own field
+    assert pool1.box == (max(0, 2 * py - pad), max(0, 2 * px - pad),
+                         min(28, 2 * py - pad + k + 1), min(28, 2 * px - pad + k + 1))  # fmt: skip
+    assert steps[-1].box is None and steps[10].box is None  # softmax, fc1: the whole input
     assert kinds_of(steps) == [
         "conv", "relu", "pool", "conv", "relu", "pool", "conv", "relu", "pool",
         "flatten", "linear", "relu", "passthrough", "linear", "softmax",

@@ -200,6 +200,9 @@ class Step:
     count: int = 0  # values in the stage's input
     most_negative: tuple[Position, float] | None = None  # relu: an example that became 0
     combined: bool | None = None  # Recording.combined
+    # the input pixels the value at ``position`` sees, (y0, x0, y1, x1) exclusive ends;
+    # None: not a spatial map (or the whole input)
+    box: tuple[int, int, int, int] | None = None
 
 
 def chosen_position(output: np.ndarray) -> Position:
@@ -218,6 +221,9 @@ def explain(
     pos = chosen_position(out) if position is None else tuple(int(p) for p in position)
     step = Step(stage, pos, float(out[pos]), count=int(inp.size), combined=rec.combined)
     kind, module = stage.kind, stage.module
+    if len(pos) == 3 and stage.index != SOFTMAX:
+        node = net_map.nodes[stage.index]
+        step.box = None if node.whole else net_map.node_box(node, pos[1], pos[2])
     if kind == "conv":
         assert isinstance(module, nn.Conv2d)
         c, y, x = pos

@@ -142,21 +142,21 @@ class WalkFeature(QObject):
                 all_stages = stages(net_map)
                 i = min(index, len(all_stages) - 1)
                 rec = record(net_map, all_stages[i], x)
-            return model, all_stages, i, explain(rec, net_map), result.frame_id
+            return model, all_stages, i, explain(rec, net_map), result
 
         self.job.start(work)
 
     def _shown(self, payload) -> None:
-        model, all_stages, i, step, frame_id = payload
+        model, all_stages, i, step, result = payload
         if model is not self.window.state.model or not self.active:
             return
-        self.stages, self.index, self.frame_id = all_stages, i, frame_id
+        self.stages, self.index, self.frame_id = all_stages, i, result.frame_id
         row = self.row_of(step.stage.name)
         panel = self.window.layers_panel
         panel.mark(row)
         own = row == step.stage.name and step.stage.kind != "flatten"
         panel.select(row, step.position[0] if own else None)  # outline the chosen channel
-        self.panel.show_step(all_stages, i, step, row)
+        self.panel.show_step(all_stages, i, step, row, result.network_image)
 
     def row_of(self, name: str) -> str | None:
         """The layers panel's row that shows stage ``name``: its own, or its block's."""

@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBox
 from torch import nn
 
 from cnn_viewer.core.explain.walk import WHAT, Stage, Step
+from cnn_viewer.ui.inspect.views import HoverView
 
 GRID_MAX = 8  # patches, kernels and windows up to 8 x 8 are drawn as grids of numbers
 TERMS = 8  # terms of a weighted sum listed one by one
@@ -36,6 +37,7 @@ CURVES = {
     "GELU": "x · Φ(x)",
 }
 OK_TOLERANCE = 1e-3
+INPUT_PX = 112  # the network input beside the numbers
 
 
 def num(v: float) -> str:
@@ -113,10 +115,19 @@ class WalkPanel(QScrollArea):
         buttons = QHBoxLayout()
         for b in (self.back, self.next, self.close_button):
             buttons.addWidget(b)
+        self.input_view = HoverView()  # the network input, the chosen value's field boxed
+        self.input_view.setFixedSize(INPUT_PX, INPUT_PX)
+        self.field = QLabel()
+        self.field.setWordWrap(True)
+        self.field.setObjectName("dim")
+        field_row = QHBoxLayout()
+        field_row.addWidget(self.input_view, 0, Qt.AlignmentFlag.AlignTop)
+        field_row.addWidget(self.field, 1, Qt.AlignmentFlag.AlignTop)
         inner = QWidget()
         v = QVBoxLayout(inner)
         v.addWidget(self.title)
         v.addLayout(buttons)
+        v.addLayout(field_row)
         v.addWidget(self.what)
         v.addWidget(self.numbers)
         v.addWidget(self.footer)
@@ -131,9 +142,33 @@ class WalkPanel(QScrollArea):
         self.what.setText(escape(text))
         self.numbers.setText("")
         self.footer.setText("")
+        self._show_field(None, None)
 
-    def show_step(self, stages: list[Stage], i: int, step: Step, row: str | None) -> None:
+    def _show_field(self, image: np.ndarray | None, step: Step | None) -> None:
+        """The network input with the box of input pixels the chosen value sees."""
+        if image is None or step is None:
+            self.input_view.hide()
+            self.field.setText("")
+            return
+        self.input_view.set_images(image)
+        self.input_view.set_box(step.box)
+        self.input_view.show()
+        if step.box is None:
+            self.field.setText("The network input. This value depends on all of it.")
+            return
+        y0, x0, y1, x1 = step.box
+        self.field.setText(
+            f"The network input; the box is what this value sees: rows {y0}–{y1 - 1}, "
+            f"columns {x0}–{x1 - 1} ({y1 - y0}×{x1 - x0} pixels)."
+        )
+
+    def show_step(
+        self, stages: list[Stage], i: int, step: Step, row: str | None, image=None
+    ) -> None:
+        """Stage ``i`` of ``stages`` worked out; ``row``: its row in the layers panel;
+        ``image``: the network input as shown (uint8), for the field of the value."""
         self.step, self.stage_count = step, len(stages)
+        self._show_field(image, step)
         st = step.stage
         shape = ""
         if st.in_shape and st.out_shape:
