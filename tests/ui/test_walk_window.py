@@ -9,7 +9,7 @@ import torch
 from PyQt6.QtCore import Qt
 
 from cnn_viewer.models.private_copy import private_copy
-from cnn_viewer.ui.walk.panel import num
+from cnn_viewer.ui.walk.numbers import num
 from cnn_viewer.ui.window.help_overlay import key_table
 
 CHECKED = {"conv", "relu", "pool", "flatten", "linear", "softmax"}  # kinds with a check line
