@@ -26,6 +26,12 @@ def num(v: float) -> str:
     return f"{v:.3f}"
 
 
+def cell(v: float) -> str:
+    """A number in a grid: 3 decimals always (tiny values read 0), so grids stay narrow."""
+    r = round(float(v), 3) + 0.0
+    return "0" if r == 0 else f"{r:.3f}"
+
+
 def where(pos: tuple[int, ...]) -> str:
     if len(pos) == 3:
         return f"channel {pos[0]}, row {pos[1]}, column {pos[2]}"
@@ -40,7 +46,7 @@ def grid(values: np.ndarray, bold: tuple[int, int] | None = None, caption: str =
     for r, row in enumerate(values):
         cells = []
         for c, v in enumerate(row):
-            text = num(v)
+            text = cell(v)
             if bold == (r, c):
                 text = f"<b><span style='color:#ffd166'>{text}</span></b>"
             cells.append(f"<td align='right'>{text}</td>")
@@ -223,7 +229,8 @@ class StepNumbers:
         return (
             f"<p>Output <b>{unit}</b> (the largest) = Σ weight × input over its {p.count} "
             f"inputs + bias. The largest terms:</p>"
-            "<table cellpadding='2'><tr><td><i>input</i></td><td><i>a</i></td>"
+            "<table cellpadding='2'><tr><td><i>input: layer #channel (row, column)</i></td>"
+            "<td><i>a</i></td>"
             f"<td><i>w</i></td><td><i>w × a</i></td></tr>{rows}</table>"
             f"<p>Σ = {num(p.total - p.bias)}, + bias {num(p.bias)} = <b>{num(p.total)}</b></p>"
             + check(p.total, s.torch_value, "the layer's output there")

@@ -90,7 +90,8 @@ class WalkPanel(QScrollArea):
         v.addStretch(1)
         self.setWidget(inner)
         self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # a wide grid (a 7 x 7 kernel) scrolls rather than cutting the text beside it
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.show_message("Press N to step through the network on the current input.")
 
     def show_message(self, text: str) -> None:
