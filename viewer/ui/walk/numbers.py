@@ -220,6 +220,12 @@ class StepNumbers:
             f"<td align='right'>{num(t.weight)}</td><td align='right'>{num(t.product)}</td></tr>"
             for t in p.top
         )
+        if any(t.y is not None for t in p.top):
+            naming = "input: layer #channel (row, column)"
+        elif any(t.layer is not None for t in p.top):
+            naming = "input: layer #unit"
+        else:
+            naming = "input"
         others = p.count - len(p.top)
         if others:
             rows += (
@@ -229,7 +235,7 @@ class StepNumbers:
         return (
             f"<p>Output <b>{unit}</b> (the largest) = Σ weight × input over its {p.count} "
             f"inputs + bias. The largest terms:</p>"
-            "<table cellpadding='2'><tr><td><i>input: layer #channel (row, column)</i></td>"
+            f"<table cellpadding='2'><tr><td><i>{naming}</i></td>"
             "<td><i>a</i></td>"
             f"<td><i>w</i></td><td><i>w × a</i></td></tr>{rows}</table>"
             f"<p>Σ = {num(p.total - p.bias)}, + bias {num(p.bias)} = <b>{num(p.total)}</b></p>"
