@@ -24,6 +24,8 @@ from cnn_viewer.ui.train import feature as train_feature
 from cnn_viewer.ui.train.panel import TrainPanel
 from cnn_viewer.ui.visualize import feature as visualize_feature
 from cnn_viewer.ui.visualize.panel import VisualizePanel
+from cnn_viewer.ui.walk import feature as walk_feature
+from cnn_viewer.ui.walk.feature import WalkFeature
 from cnn_viewer.ui.window import clean_exit
 from cnn_viewer.ui.window.main_window import MainWindow
 
@@ -35,11 +37,13 @@ class Features:
     inspect: InspectFeature  # Inspector, Answer and Saliency tabs
     train: TrainPanel  # the Train dock
     visualize: VisualizePanel  # the Visualize dock
+    walk: WalkFeature  # the guided walk (W): the Walk tab
     session: Keep  # record, snapshot, drop, recent files, remembered settings
 
 
 FEATURES = (
     ("inspect", inspect_feature.install),
+    ("walk", walk_feature.install),
     ("train", train_feature.install),
     ("visualize", visualize_feature.install),
     ("session", session_feature.install),

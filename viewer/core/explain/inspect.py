@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnn_viewer.core.dataflow.frames import ProbeData
-from cnn_viewer.core.explain.network_map import ConvChain, NetworkMap
+from cnn_viewer.core.explain.network_map import ConvChain, NetworkMap, window_of
 from cnn_viewer.core.hooks.recorder import resolve
 from cnn_viewer.models.hooks import Hook, hooks
 
@@ -181,6 +181,23 @@ def filter_mosaic(weights: np.ndarray, max_channels: int = 64, gap: int = 1) -> 
 
 
 # ---- arithmetic at one position ----------------------------------------------------------
+Window = tuple[slice, slice]  # rows, columns
+
+
+def pool_window(op: nn.Module, shape: tuple[int, ...], y: int, x: int) -> Window | None:
+    """The rows and columns of the map before ``op`` (a sliding-window module; ``shape``:
+    that map's H x W) that output position (y, x) reads, clipped to the map (padding left
+    out); None when ``op`` has no window."""
+    window = window_of(op)
+    if window is None:
+        return None
+    (kh, kw), (sh, sw), (ph, pw), _ = window
+    y0, x0 = y * sh - ph, x * sw - pw
+    ys = slice(max(0, y0), min(shape[0], y0 + kh))
+    xs = slice(max(0, x0), min(shape[1], x0 + kw))
+    return ys, xs
+
+
 @dataclass
 class Arithmetic:
     """How one value of a conv-made layer comes about. Arrays: C x kh x kw float32."""
@@ -243,20 +260,15 @@ def arithmetic(
     """Patch x kernel + bias at the conv position behind (y, x) of the chain's last layer,
     then each op up to that layer. A max pool takes the conv position of its window's
     maximum; an average pool the window's first position (its value is the mean)."""
-    from cnn_viewer.core.explain.network_map import window_of
-
     maps = channel_map(chain, conv_input, channel)
     # Walk back from the layer to the conv output: positions[i] is the place in maps[i].
     positions = [(y, x)] * (len(chain.ops) + 1)
     for i in range(len(chain.ops) - 1, -1, -1):
         py, px = positions[i + 1]
-        window = window_of(chain.ops[i][1])
-        if window is not None:
-            (kh, kw), (sh, sw), (ph, pw), _ = window
+        found = pool_window(chain.ops[i][1], maps[i].shape, py, px)
+        if found is not None:
             before = maps[i]
-            y0, x0 = py * sh - ph, px * sw - pw
-            ys = slice(max(0, y0), min(before.shape[0], y0 + kh))
-            xs = slice(max(0, x0), min(before.shape[1], x0 + kw))
+            ys, xs = found
             dy, dx = 0, 0
             if isinstance(chain.ops[i][1], nn.MaxPool2d):
                 iy, ix = np.unravel_index(int(before[ys, xs].argmax()), before[ys, xs].shape)

@@ -214,7 +214,11 @@ class NetworkMap:
         """Input pixels that position (y, x) of ``layer`` can see, as (y0, x0, y1, x1) with
         y1, x1 exclusive, clipped to the input. None if the layer is not a spatial map."""
         node = self.node_for(layer)
-        if node is None or node.rf is None:
+        return None if node is None else self.node_box(node, y, x)
+
+    def node_box(self, node: Node, y: int, x: int) -> tuple[int, int, int, int] | None:
+        """``receptive_box`` of one call (a module called twice has two)."""
+        if node.rf is None:
             return None
         h, w = self.input_shape[1:]
         (sy, jy, ny), (sx, jx, nx) = node.rf
@@ -245,9 +249,10 @@ class NetworkMap:
     def head(self) -> Head | None:
         """The last nn.Linear called, and the layer feeding it."""
         linears = [n for n in self.nodes if isinstance(n.module, nn.Linear)]
-        if not linears:
-            return None
-        node = linears[-1]
+        return self.linear_inputs(linears[-1]) if linears else None
+
+    def linear_inputs(self, node: Node) -> Head:
+        """An nn.Linear call (any, not only the last) and the layer feeding it."""
         assert isinstance(node.module, nn.Linear)
         head = Head(node.name, node.module, None, None)
         src = self._up(node)

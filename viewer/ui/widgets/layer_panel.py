@@ -28,6 +28,7 @@ VISIBLE_MARGIN = 120  # px beyond the viewport still counted as on screen
 OUTPUT_CELL_PX = 36  # the output layer's cells, wide enough to carry their class names
 OUTPUT_ROW_HEIGHT = 28
 NAME_COLOUR = QColor(225, 228, 234)
+MARKED = "LayerRow { background: #3a3218; border: 2px solid #ffd166; }"  # the walk's stage
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -343,3 +344,12 @@ class LayersPanel(QScrollArea):
         """Outline one channel's tile (the unit being inspected); None clears it."""
         for name, row in self.rows.items():
             row.select(channel if name == layer else None)
+
+    def mark(self, layer: str | None) -> None:
+        """Highlight ``layer``'s row and scroll it into view (the guided walk's stage);
+        None: no row."""
+        for name, row in self.rows.items():
+            row.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+            row.setStyleSheet(MARKED if name == layer else "")
+        if layer in self.rows:
+            self.ensureWidgetVisible(self.rows[layer], 0, 24)

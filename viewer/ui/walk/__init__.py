@@ -1,0 +1,1 @@
+"""The guided walk for learners: W steps through the network on the live input."""
