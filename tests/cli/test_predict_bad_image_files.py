@@ -63,5 +63,6 @@ def test_predict_text_output_names_the_problem(corpus, capsys):
     bad = corpus["text.png"].path
     assert main(["predict", str(bad), str(corpus["cmyk.jpg"].path)]) == 1
     out, err = capsys.readouterr()
-    assert f"{bad}: error: {bad}: not an image file" in err
+    assert f"{bad}: error: not an image file" in err
+    assert err.count(str(bad)) == 1  # named once, not "FILE: error: FILE: ..."
     assert str(corpus["cmyk.jpg"].path) in out and "Traceback" not in err

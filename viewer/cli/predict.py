@@ -56,7 +56,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             if "error" in row:
-                print(f"{row['file']}: error: {row['error']}", file=sys.stderr)
+                # "FILE: error: what is wrong", the file named once
+                message = row["error"].removeprefix(f"{row['file']}: ")
+                print(f"{row['file']}: error: {message}", file=sys.stderr)
                 continue
             print(row["file"])
             for t in row["top"]:
