@@ -108,3 +108,20 @@ def test_the_walk_follows_a_new_input(qtbot, window):
     qtbot.waitUntil(lambda: walk.panel.step is None)
     assert "Nothing to walk through yet: draw a digit first" in walk.panel.what.text()
     assert walk.panel.numbers.text() == ""
+
+
+def test_a_rebuilt_engine_keeps_the_stage(qtbot, window):
+    drawn(qtbot, window)
+    walk = window.features.walk
+    window.actions_by_name["walk"].trigger()
+    shown_stage(qtbot, walk, 0)
+    for _ in range(3):
+        window.actions_by_name["walk_next"].trigger()
+    shown_stage(qtbot, walk, 3)
+    engine = window.engine
+    window.actions_by_name["saliency"].trigger()  # Grad-CAM off: a new engine, same model
+    qtbot.waitUntil(lambda: window.engine is not engine)
+    frame = drawn(qtbot, window, 1)
+    qtbot.waitUntil(lambda: walk.frame_id == frame)
+    shown_stage(qtbot, walk, 3)
+    assert walk.panel.step.stage.name == "conv2"

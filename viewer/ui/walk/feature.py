@@ -36,6 +36,7 @@ class WalkFeature(QObject):
         self.stages: list = []  # of the current model, from the last run
         self.frame_id: int | None = None  # the result the shown numbers are for
         self._was_active = False
+        self._model = window.state.model  # the model the stages are of
         self._sizes: list[int] = []  # the splitter's sizes before the walk widened its tab
         self.job = Worker(self, name="walk", expected=(ValueError,))
         self.job.returned.connect(self._shown)
@@ -107,10 +108,14 @@ class WalkFeature(QObject):
         if self.active:
             self.request()
 
-    def _model_changed(self, _model) -> None:
-        self.job.cancel()
-        self.copies.drop()
-        self.index, self.stages = 0, []
+    def _model_changed(self, model) -> None:
+        """A new model starts the walk again; a rebuilt engine (other layers shown, saliency
+        toggled) keeps the stage."""
+        if model is not self._model:
+            self._model = model
+            self.job.cancel()
+            self.copies.drop()
+            self.index, self.stages = 0, []
         if self.active:
             self.request()
 
