@@ -212,3 +212,26 @@ def test_mosaics_are_built_only_for_rows_on_screen(qtbot, window):
 
     qtbot.waitUntil(at_end, timeout=8000)
     wait_result(qtbot, window, lambda r: "fc" in {lv.name for lv in r.layers})
+
+
+def test_an_onnx_file_opens_from_the_checkpoint_dialog(qtbot, window, tmp_path, monkeypatch):
+    """Ctrl+Shift+O takes an .onnx file as a whole model (no architecture around it)."""
+    import warnings
+
+    import torch
+    import torchvision
+    from PyQt6.QtWidgets import QFileDialog
+
+    path = tmp_path / "tiny.onnx"
+    net = torchvision.models.mobilenet_v3_small(weights=None, num_classes=4).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            net, (torch.zeros(1, 3, 96, 96),), str(path), dynamo=False, opset_version=17
+        )
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    with qtbot.waitSignal(window.loader.loaded, timeout=30000):
+        window.open_checkpoint_dialog()
+    assert window.state.model.name == "tiny.onnx" and len(window.state.model.labels) == 4
+    result = wait_result(qtbot, window, lambda r: r.layers and len(r.top) == 4, timeout=20000)
+    assert result.error is None

@@ -112,11 +112,13 @@ class ModelSwitching:
     def open_checkpoint_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self,
-            "Open a checkpoint",
+            "Open a checkpoint or an ONNX model",
             "",
-            "Checkpoints (*.safetensors *.pt *.pth *.ckpt);;All files (*)",
+            "Checkpoints and ONNX (*.safetensors *.pt *.pth *.ckpt *.onnx);;All files (*)",
         )
-        if path:
+        if path.lower().endswith(".onnx"):  # a whole model: no architecture to put it in
+            self.load_model(self._options(model=path, checkpoint=None))
+        elif path:
             self.load_model(self._options(model=self.state.model_options.model, checkpoint=path))
 
     def _load_progress(self, done: int, total: int, text: str) -> None:
