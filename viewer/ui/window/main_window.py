@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QKeySequence
 from PyQt6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -72,6 +73,7 @@ class MainWindow(WindowLayout, SourceControl, ModelSwitching, ResultView, Status
         self.frames: LatestSlot[Frame] = LatestSlot()
         self.results: LatestSlot[Result] = LatestSlot()
         self.shown = 0  # results rendered so far
+        self.answered = False  # an answer (not an empty pad) has been shown
         self.last_result: Result | None = None
         self.source = None  # the running FrameSource; None: the drawing pad
         self.pad_frame_id = 0  # id of the last frame the pad sent
@@ -203,6 +205,22 @@ class MainWindow(WindowLayout, SourceControl, ModelSwitching, ResultView, Status
         self._stop_source()
         self.worker.stop()
         self.worker.join(timeout)
+
+    def keyPressEvent(self, event) -> None:
+        """A key pressed right after the window appears, before the system has made it the
+        active window, matches no shortcut (they wait for an active window) and would be
+        dropped: run the action it names here instead. Once active, shortcuts take keys
+        before they get this far."""
+        pressed = QKeySequence(event.keyCombination())
+        for action in self.actions_by_name.values():
+            if action.isEnabled() and any(
+                key.matches(pressed) == QKeySequence.SequenceMatch.ExactMatch
+                for key in action.shortcuts()
+            ):
+                action.trigger()
+                event.accept()
+                return
+        super().keyPressEvent(event)
 
     def closeEvent(self, event) -> None:
         self.shutdown()
