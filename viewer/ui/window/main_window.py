@@ -157,7 +157,7 @@ class MainWindow(WindowLayout, SourceControl, ModelSwitching, ResultView, Status
         dock.show()
         dock.raise_()
         if first:  # give it a good share of the height, the layers keep the rest
-            self.resizeDocks([dock], [int(self.height() * 0.45)], Qt.Orientation.Vertical)
+            self.resizeDocks([dock], [int(self.height() * 0.4)], Qt.Orientation.Vertical)
 
     def add_action(self, name, text, keys, slot, menu, toolbar=False, checkable=False):
         """One more action with keys, in ``menu`` (and on the toolbar)."""
@@ -205,6 +205,10 @@ class MainWindow(WindowLayout, SourceControl, ModelSwitching, ResultView, Status
         self._stop_source()
         self.worker.stop()
         self.worker.join(timeout)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_toolbars()
 
     def keyPressEvent(self, event) -> None:
         """A key pressed right after the window appears, before the system has made it the
