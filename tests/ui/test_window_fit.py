@@ -79,3 +79,18 @@ def test_toolbar_buttons_and_tabs_stay_reachable(qtbot, window, size):
     window.resize(1920, 1080)
     qtbot.wait(50)
     assert not window.toolBarBreak(window.main_bar)
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+def test_an_open_dock_shows_its_whole_panel(qtbot, window, size):
+    """The dock's content fits its share: the Train buttons at the bottom are in sight,
+    not behind a scroll (word-wrapped labels used to make the content taller)."""
+    window.resize(*size)
+    window.show_dock("train")
+    qtbot.wait(50)
+    scroll = window.docks["train"].widget()
+    panel = window.features.train
+    viewport = scroll.viewport()
+    for button in (panel.use_button, panel.start_button):
+        r = rect_in(viewport, button)
+        assert QRect(QPoint(0, 0), viewport.size()).contains(r), (button.text(), r)

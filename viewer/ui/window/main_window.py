@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QEvent, QObject, QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QKeySequence
 from PyQt6.QtWidgets import (
     QDockWidget,
@@ -49,6 +49,34 @@ class _Wake(QObject):
 
     ready = pyqtSignal()
     failed = pyqtSignal(str)  # a bug in the worker's loop (its traceback is logged)
+
+
+class _DockScroll(QScrollArea):
+    """A dock's content fitted to the dock, scrolling only below the content's minimum
+    size. (QScrollArea's own fitting follows the content's height-for-width, which a
+    word-wrapped label makes taller than the dock: the bottom was cut behind a scroll.)"""
+
+    def setWidget(self, widget: QWidget) -> None:
+        super().setWidget(widget)
+        widget.installEventFilter(self)  # its minimum may grow later (a new table)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest and obj is self.widget():
+            self._fit()
+        return False
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        widget = self.widget()
+        if widget is not None:
+            least = widget.minimumSizeHint().expandedTo(widget.minimumSize())
+            room = self.viewport().size()
+            size = QSize(max(room.width(), least.width()), max(room.height(), least.height()))
+            if widget.size() != size:
+                widget.resize(size)
 
 
 class MainWindow(WindowLayout, SourceControl, ModelSwitching, ResultView, StatusLine, QMainWindow):
@@ -139,9 +167,8 @@ class MainWindow(WindowLayout, SourceControl, ModelSwitching, ResultView, Status
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{name}")
         # Scrolls inside its share rather than growing the window past the screen.
-        scroll = QScrollArea()
+        scroll = _DockScroll()
         scroll.setWidget(widget)
-        scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         dock.setWidget(scroll)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
