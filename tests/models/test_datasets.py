@@ -116,3 +116,23 @@ def test_a_damaged_snapshot_folder_starts_empty(tmp_path):
         assert store.classes == ["fine"] and "locked" in store.problems[0]
     finally:
         os.chmod(ok / "locked", 0o755)
+
+
+def test_count_data_says_what_a_folder_holds_without_loading_it(tmp_path):
+    from cnn_viewer.models.data.datasets import count_data
+
+    shapes = write_shapes(tmp_path / "shapes", 3)
+    n, classes = count_data(shapes)
+    assert n == sum(1 for _ in shapes.rglob("*.png")) and classes == sorted(classes)
+    assert len(classes) == len([p for p in shapes.iterdir() if p.is_dir()])
+    (shapes / "empty").mkdir()  # a class folder without images is no class
+    assert count_data(shapes) == (n, classes)
+    # MNIST: the labels files alone (a real IDX file written here, 3 classes in 7 labels)
+    mnist = tmp_path / "mnist"
+    mnist.mkdir()
+    labels = bytes([0, 0, 8, 1]) + (7).to_bytes(4, "big") + bytes([0, 1, 1, 5, 5, 5, 0])
+    (mnist / "t10k-labels-idx1-ubyte").write_bytes(labels)
+    (mnist / "t10k-images-idx3-ubyte").write_bytes(b"")  # never read
+    assert count_data(mnist) == (7, ["0", "1", "5"])
+    with pytest.raises(DataError, match="no such folder"):
+        count_data(tmp_path / "nowhere")

@@ -49,6 +49,8 @@ def test_answer_terms_add_up_to_the_logit_and_nothing_is_cut(qtbot, window):
         assert metrics.horizontalAdvance(text) <= table.columnWidth(0) - 4, text
         assert table.item(r, 0).text() == text
     assert units[0].startswith("#") and "fc1_act" in answer.parts_label.text()
+    assert "fc1_act" not in window.engine.layers  # so the heading says where to find it
+    assert "not among the maps shown (L adds it)" in answer.parts_label.text()
     # a confident answer reads without e-notation
     for text in texts(answer.logit_table, 2) + texts(answer.logit_table, 3):
         assert "e-" not in text and "e+" not in text, text

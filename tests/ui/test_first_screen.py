@@ -57,3 +57,38 @@ def test_screenshot_without_draw_shows_a_digit_not_a_blank_pad(tmp_path):
     assert image is not None
     white = np.all(image == 255, axis=2).sum()  # the pad's ink; nothing else is pure white
     assert white > 2000, f"only {white} ink pixels: the pad looks blank"
+
+
+def test_a_key_right_after_the_window_appears_is_not_dropped(qtbot, digits_model):
+    """Before the system makes the new window active its shortcuts are asleep; the key
+    still does what it names."""
+    from PyQt6.QtCore import Qt
+    from PyQt6.QtTest import QTest
+
+    from cnn_viewer.ui.app import make_app
+    from cnn_viewer.ui.features import build_window
+
+    make_app()
+    win = build_window(digits_model, threads=1)
+    qtbot.addWidget(win)
+    try:
+        win.show()
+        QTest.keyClick(win, Qt.Key.Key_E)  # no event processed yet: not active
+        assert win.pad.image().max() == 255, "the E was dropped"
+        QTest.keyClick(win, Qt.Key.Key_Space)
+        assert win.state.frozen
+    finally:
+        win.shutdown()
+        win.worker.join(5.0)
+
+
+def test_panels_say_loading_until_the_first_result(qtbot, window):
+    from cnn_viewer.ui.window.source_control import LOADING
+
+    assert not window.answered
+    window.show_first_input()
+    assert window.prediction.message == LOADING
+    waiting = window.layers_panel.waiting
+    assert waiting.isVisible() and waiting.text() == LOADING
+    qtbot.waitUntil(lambda: window.answered and bool(window.prediction.rows), timeout=5000)
+    assert not waiting.isVisible()

@@ -38,3 +38,24 @@ def test_help_lists_every_action_key_and_closes_on_a_key(window, qtbot, tmp_path
     # Menus added by features go before Help, which stays last.
     titles = [a.text() for a in window.menuBar().actions()]
     assert titles[-1] == "Help" and titles.index("Extra") < titles.index("Help")
+
+
+def test_help_fits_without_scrolling_and_says_how_to_close(window, qtbot):
+    from cnn_viewer.ui.window.help_overlay import CLOSE_LINE
+
+    window.resize(1280, 800)
+    qtbot.wait(30)
+    window.actions_by_name["help"].trigger()
+    overlay = window.help_overlay
+    qtbot.wait(30)
+    assert overlay.isVisible() and overlay.header.isVisible()
+    assert CLOSE_LINE in overlay.header.text() and "any key" in CLOSE_LINE.lower()
+    assert not overlay.scroll.verticalScrollBar().isVisible()
+    assert overlay.label.height() <= overlay.scroll.viewport().height()
+    assert window.rect().contains(overlay.geometry())
+    text = overlay.label.text()
+    for what in ("Left button on the pad", "Right button on the pad", "Click a mosaic tile"):
+        assert what in text
+    assert "Mouse" in text
+    qtbot.mouseClick(overlay, Qt.MouseButton.LeftButton)
+    assert not overlay.isVisible()

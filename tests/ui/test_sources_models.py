@@ -140,7 +140,11 @@ def test_offline_weights_offer_random_weights(qtbot, window, monkeypatch, tmp_pa
         monkeypatch.setattr(wd, "weights_url", lambda n, w: None if w == "none" else missing)
         window.load_model(ModelOptions(model="resnet18"))
     assert failed.args[0] == "offline"
-    buttons = {b.text(): b for b in window.offline_box.buttons()}
+    box = window.offline_box
+    # plain words in the window: no errno, no flags; the exact error is in the details
+    assert "resnet18" in box.text() and "--" not in box.text() and "Errno" not in box.text()
+    assert "[Errno" in box.detailedText() or "x.pth" in box.detailedText()
+    buttons = {b.text(): b for b in box.buttons()}
     with qtbot.waitSignal(window.loader.loaded, timeout=30000):
         buttons["Use random weights"].click()
     qtbot.waitUntil(lambda: window.state.model.name == "resnet18", timeout=5000)

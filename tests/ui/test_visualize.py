@@ -155,6 +155,8 @@ def test_a_new_model_cancels_the_job_and_resets_the_tabs(qtbot, window):
     assert not panel.featurevis.digit_row.isVisibleTo(panel)  # no digit buttons for resnet
     assert panel.featurevis.class_box.count() == 1000
     assert panel.topimages.layer_list.item(0).text() == window.engine.layers[0]
+    fv = panel.featurevis
+    assert fv.channel.value() < panel.channel_count(fv.layer_box.currentText())
 
 
 def test_private_copy_leaves_the_engines_hooks_behind(digits_model):
@@ -177,3 +179,47 @@ def test_private_copy_leaves_the_engines_hooks_behind(digits_model):
     for (name, a), b in zip(digits_model.module.state_dict().items(),
                             copy.module.state_dict().values(), strict=True):  # fmt: skip
         assert torch.equal(a, b), name
+
+
+def test_channel_is_clamped_to_the_layer(qtbot, window):
+    panel = window.features.visualize
+    fv, dream = panel.featurevis, panel.deepdream
+    for tab, last in ((fv, 0), (dream, -1)):
+        tab.layer_box.setCurrentText("fc1")  # 64 units
+        tab.channel.setValue(60)
+        assert tab.channel.value() == 60
+        tab.layer_box.setCurrentText("conv1")  # 8 channels
+        assert tab.channel.value() == 7 and tab.channel.maximum() == 7
+        assert tab.channel.minimum() == last
+    assert panel.channel_count("fc2") == 10
+
+
+def test_embedding_key_names_every_class_in_order_in_distinct_colours(qtbot, window):
+    import re
+
+    from cnn_viewer.core.visualize.embedding import Embedding
+
+    rng = np.random.default_rng(0)
+    classes = np.repeat(np.arange(10), [40, 5, 30, 2, 25, 8, 12, 3, 20, 1])  # uneven counts
+    present = np.arange(10)
+    emb = Embedding(
+        layer="fc2", mean=np.zeros(4, np.float32), axes=np.eye(2, 4, dtype=np.float32),
+        explained=np.array([0.5, 0.2]), points=rng.normal(size=(len(classes), 2)),
+        classes=classes, class_names=[str(i) for i in range(10)],
+        centres=rng.normal(size=(10, 4)).astype(np.float32), present=present,
+        distances=np.abs(rng.normal(size=(10, 10))), labelled=True,
+    )  # fmt: skip
+    tab = window.features.visualize.embedding
+    tab.show_embedding(emb)
+    key = tab.key.text()
+    named = re.findall(r"</span>&nbsp;([^ &<]+)", key)
+    assert named == [str(i) for i in range(10)]  # all of them, in class order
+    colours = re.findall(r"color:(#[0-9a-f]{6})", key)
+    assert len(set(colours)) == 10
+    rgb = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in colours]
+    closest = min(
+        sum((a - b) ** 2 for a, b in zip(p, q, strict=True)) ** 0.5
+        for i, p in enumerate(rgb)
+        for q in rgb[i + 1 :]
+    )
+    assert closest > 60, "two classes look alike"

@@ -58,3 +58,39 @@ def test_timing_line_never_covers_the_class_rows(qtbot, window):
     qtbot.wait(20)
     viewport = window.prediction_page.viewport()
     assert QRect(QPoint(0, 0), viewport.size()).intersects(rect_in(viewport, window.timing_label))
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1280, 800)])
+def test_toolbar_buttons_and_tabs_stay_reachable(qtbot, window, size):
+    window.resize(*size)
+    qtbot.wait(50)
+    inside = window.rect()
+    for bar in (window.choices_bar, window.main_bar):
+        for action in bar.actions():
+            if action.isSeparator() or not action.isVisible():
+                continue
+            button = bar.widgetForAction(action)
+            assert button is not None and button.isVisible(), action.text()
+            assert inside.contains(rect_in(window, button)), action.text()
+    tabs = window.side_tabs.tabBar()
+    for i in range(tabs.count()):
+        assert tabs.rect().contains(tabs.tabRect(i)), window.side_tabs.tabText(i)
+    # wide enough: one row of toolbars again
+    window.resize(1920, 1080)
+    qtbot.wait(50)
+    assert not window.toolBarBreak(window.main_bar)
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+def test_an_open_dock_shows_its_whole_panel(qtbot, window, size):
+    """The dock's content fits its share: the Train buttons at the bottom are in sight,
+    not behind a scroll (word-wrapped labels used to make the content taller)."""
+    window.resize(*size)
+    window.show_dock("train")
+    qtbot.wait(50)
+    scroll = window.docks["train"].widget()
+    panel = window.features.train
+    viewport = scroll.viewport()
+    for button in (panel.use_button, panel.start_button):
+        r = rect_in(viewport, button)
+        assert QRect(QPoint(0, 0), viewport.size()).contains(r), (button.text(), r)

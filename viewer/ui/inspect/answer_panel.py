@@ -84,6 +84,7 @@ class AnswerPanel(QScrollArea):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.labels: list[str] = []
+        self.shown_layers: list[str] = []  # the layers panel's rows (set by the feature)
         self.head: Head | None = None
         self.parts = None
         self.class_box = QComboBox()
@@ -170,6 +171,8 @@ class AnswerPanel(QScrollArea):
             return
         parts = self.parts = logit_parts(head, a, t, CONTRIBUTION_ROWS)
         source = escape(head.source) if head.source else "its input"
+        if head.source and self.shown_layers and head.source not in self.shown_layers:
+            source += ", not among the maps shown (L adds it)"
         self.parts_label.setText(
             f"logit of '{name}' = Σ w × a over the {parts.count} inputs of "
             f"<b>{escape(parts.layer)}</b> (units of {source}) + bias {parts.bias:.3f} = "

@@ -133,6 +133,7 @@ class InspectFeature(QObject):
         if probe is None or net_map is None:
             return
         self.inspector.show_probe(probe, result.network_image, net_map)
+        self.answer.shown_layers = list(self.window.engine.layers)
         self.answer.show_answer(
             result.logits, probe.head_input, self._head(net_map), self.window.state.model.labels
         )

@@ -8,6 +8,7 @@ network; a newer input replaces one waiting (nothing queues)."""
 from __future__ import annotations
 
 import dataclasses
+from html import escape
 
 import numpy as np
 import pyqtgraph as pg
@@ -24,11 +25,22 @@ from PyQt6.QtWidgets import (
 from cnn_viewer.core.visualize.embedding import FeatureReader, build_embedding
 from cnn_viewer.core.visualize.scan_data import default_digits_folder
 from cnn_viewer.models.private_copy import private_copy
-from cnn_viewer.ui.visualize.invariance import COLOURS
 from cnn_viewer.ui.visualize.topimages import DataChooser
 from cnn_viewer.ui.workers.worker import Failure, Task, Worker
 
 MAX_TABLE = 20  # classes in the distance table (the most frequent ones)
+MAX_KEY = 30  # classes named in the colour key under the plot
+# Ten colours far apart (matplotlib's tab10); more classes get evenly spaced hues.
+CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]  # fmt: skip
+
+
+def class_colours(present: list[int]) -> dict[int, str]:
+    """A colour for each class present, by its place in class order (stable, distinct)."""
+    order = sorted(present)
+    if len(order) <= len(CLASS_COLOURS):
+        return {c: CLASS_COLOURS[i] for i, c in enumerate(order)}
+    return {c: pg.mkColor(pg.intColor(i, len(order))).name() for i, c in enumerate(order)}
 
 
 class EmbeddingTab(QWidget):
@@ -59,14 +71,20 @@ class EmbeddingTab(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setAspectLocked(False)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.legend = self.plot.addLegend(offset=(-10, 10))
+        # The colour key sits under the plot, every class in order (a legend inside the
+        # plot was cut by its height and listed the classes by count).
+        self.key = QLabel("")
+        self.key.setWordWrap(True)
         self.live = pg.ScatterPlotItem(size=18, symbol="star", pen=pg.mkPen("w", width=2),
                                        brush=pg.mkBrush("#ffd700"))  # fmt: skip
         self.trail = pg.PlotDataItem(pen=pg.mkPen("#ffd70088", width=1))
         self._trail: list[np.ndarray] = []
+        right = QVBoxLayout()
+        right.addWidget(self.plot, 1)
+        right.addWidget(self.key)
         lay = QHBoxLayout(self)
         lay.addLayout(left, 1)
-        lay.addWidget(self.plot, 2)
+        lay.addLayout(right, 2)
 
     def model_changed(self, model) -> None:
         self.embedding = None
@@ -74,7 +92,7 @@ class EmbeddingTab(QWidget):
         self._pending = None
         self._trail = []
         self.plot.clear()
-        self.legend.clear()
+        self.key.setText("")
         self.table.clear()
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
@@ -104,20 +122,18 @@ class EmbeddingTab(QWidget):
         self.embedding = emb
         self._trail = []
         self.plot.clear()
-        self.legend.clear()
         names = emb.class_names
         counts = {int(c): int((emb.classes == c).sum()) for c in emb.present}
         shown = sorted(counts, key=lambda c: -counts[c])
-        for n, c in enumerate(shown):
+        self.colours = colours = class_colours(list(counts))
+        for c in sorted(counts):
             pts = emb.points[emb.classes == c]
-            colour = pg.mkColor(COLOURS[n % len(COLOURS)]) if n < len(COLOURS) else pg.mkColor(
-                pg.intColor(n, len(shown)))  # fmt: skip
+            colour = pg.mkColor(colours[c])
             colour.setAlpha(170)
             item = pg.ScatterPlotItem(pts[:, 0], pts[:, 1], size=6, pen=None,
                                       brush=pg.mkBrush(colour))  # fmt: skip
             self.plot.addItem(item)
-            if n < 12:
-                self.legend.addItem(item, names[c] if c < len(names) else str(c))
+        self.key.setText(self._key_text(names, sorted(counts)))
         self.plot.addItem(self.trail)
         self.plot.addItem(self.live)
         what = "true labels" if emb.labelled else "the model's predictions"
@@ -128,6 +144,17 @@ class EmbeddingTab(QWidget):
         result = self.panel.window.last_result
         if result is not None and result.network_image is not None:
             self.on_result(result)
+
+    def _key_text(self, names: list[str], classes: list[int]) -> str:
+        def name(c: int) -> str:
+            return escape(names[c] if c < len(names) else str(c))
+
+        parts = [
+            f"<span style='color:{self.colours[c]}'>&#9632;</span>&nbsp;{name(c)}"
+            for c in classes[:MAX_KEY]
+        ]
+        more = len(classes) - MAX_KEY
+        return " &nbsp; ".join(parts) + (f" &nbsp; … and {more} more" if more > 0 else "")
 
     def _fill_table(self, emb, classes: list[int]) -> None:
         index = {int(c): i for i, c in enumerate(emb.present)}

@@ -89,6 +89,7 @@ class FeatureVisTab(QWidget):
         self.class_box.setMaxVisibleItems(20)
         self.layer_box = QComboBox()
         self.channel = spin_box(0, 99999, 0, "channel of the layer (click a mosaic tile to pick)")
+        self.layer_box.currentTextChanged.connect(lambda _t: clamp_channel(self))
         self.unit_y = spin_box(-1, 9999, -1, "row in the map (centre when blank)", "centre")
         self.unit_x = spin_box(-1, 9999, -1, "column in the map (centre when blank)", "centre")
         self.steps = spin_box(1, 5000, 128, "optimisation steps")
@@ -223,6 +224,14 @@ class FeatureVisTab(QWidget):
             return ""
 
 
+def clamp_channel(tab) -> None:
+    """The channel box of ``tab`` goes no further than its layer's channels (a model or
+    layer switch leaves no index beyond the layer selected)."""
+    layer = tab.layer_box.currentText()
+    n = tab.panel.channel_count(layer) if layer else None
+    tab.channel.setMaximum(n - 1 if n else 99999)  # Qt brings the value down with it
+
+
 class DeepDreamTab(QWidget):
     """Amplify what a layer sees in the current input."""
 
@@ -231,6 +240,7 @@ class DeepDreamTab(QWidget):
         self.panel = panel
         self.layer_box = QComboBox()
         self.channel = spin_box(-1, 99999, -1, "only this channel (all when blank)", "all")
+        self.layer_box.currentTextChanged.connect(lambda _t: clamp_channel(self))
         self.steps = spin_box(1, 500, 20, "steps per octave")
         self.strength = QDoubleSpinBox()
         self.strength.setRange(0.001, 0.5)

@@ -28,6 +28,8 @@ class VisualizePanel(QWidget):
         self._copy_of: LoadedModel | None = None
         self._copy_lock = threading.Lock()
         self._callbacks: dict[int, tuple] = {}
+        self._channels: dict[str, int] = {}  # layer -> channels, for _channels_of
+        self._channels_of: LoadedModel | None = None
         self.job.progress.connect(self._progress)
         self.job.preview.connect(self._preview)
         self.job.finished.connect(self._finished)
@@ -63,6 +65,21 @@ class VisualizePanel(QWidget):
         engine = getattr(self.window, "engine", None)
         shown = list(engine.layers) if engine is not None else []
         return list(dict.fromkeys([*shown, *self.model.display_layers]))
+
+    def channel_count(self, layer: str) -> int | None:
+        """Channels (units, for a vector) of ``layer``'s output in the current model, or
+        None when unknown. Surveyed once per model on a copy of its own (GUI thread)."""
+        model = self.model
+        if self._channels_of is not model:
+            from cnn_viewer.models.zoo.layer_choice import layer_table
+
+            try:
+                rows = layer_table(private_copy(model.module), (model.channels, *model.input_size))
+            except (RuntimeError, ValueError, TypeError):
+                rows = []  # a network the zero input does not suit: no limit known
+            self._channels = {r["name"]: int(r["shape"][0]) for r in rows if r["shape"]}
+            self._channels_of = model
+        return self._channels.get(layer)
 
     def work_model(self) -> LoadedModel:
         """The jobs' own copy of the current model (made on first use; any thread)."""

@@ -242,6 +242,10 @@ class LayersPanel(QScrollArea):
         self._layout = QVBoxLayout(self._inner)
         self._layout.setContentsMargins(4, 4, 4, 4)
         self._layout.setSpacing(2)
+        self.waiting = QLabel("")  # what the empty panel is waiting for
+        self.waiting.setObjectName("dim")
+        self.waiting.hide()
+        self._layout.addWidget(self.waiting)
         self._layout.addStretch(1)
         self.setWidget(self._inner)
         self.rows: dict[str, LayerRow] = {}
@@ -312,11 +316,18 @@ class LayersPanel(QScrollArea):
             row = LayerRow(name)
             row.avail_width = self.viewport().width()
             row.clicked.connect(self.unit_clicked)
-            self._layout.insertWidget(i, row)
+            self._layout.insertWidget(i + 1, row)  # below the waiting line
             self.rows[name] = row
         self._queue_visible()
 
+    def set_waiting(self, text: str) -> None:
+        """Say what the panel waits for while no row has a map yet ('' hides it)."""
+        self.waiting.setText(text)
+        self.waiting.setVisible(bool(text))
+
     def show_layers(self, views: list[LayerView]) -> None:
+        if self.waiting.isVisible():
+            self.set_waiting("")
         for lv in views:
             row = self.rows.get(lv.name)
             if row is not None:
@@ -337,6 +348,7 @@ class LayersPanel(QScrollArea):
         self.footer.show()
 
     def clear(self) -> None:
+        self.set_waiting("")
         for row in self.rows.values():
             row.clear()
 

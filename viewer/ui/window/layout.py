@@ -34,10 +34,21 @@ class WindowLayout:
     (``source_box``, ``model_box``, ``saliency_box``, ``pad``, the panels, ``status_text``,
     ``progress``) and connects them to the window's slots."""
 
+    def fit_toolbars(self) -> None:
+        """One toolbar row when both fit the window's width, else the actions go below."""
+        need = self.choices_bar.sizeHint().width() + self.main_bar.sizeHint().width() + 16
+        broken = self.toolBarBreak(self.main_bar)
+        if self.width() < need and not broken:
+            self.insertToolBarBreak(self.main_bar)
+        elif self.width() >= need and broken:
+            self.removeToolBarBreak(self.main_bar)
+
     def _build(self) -> None:
-        bar = QToolBar("Main")
-        bar.setObjectName("mainToolbar")
-        self.main_bar = bar
+        # Two toolbars: the choices, then the actions. A window too narrow for both in one
+        # row puts the actions on a second row (fit_toolbars) instead of hiding them.
+        bar = QToolBar("Choices")
+        bar.setObjectName("choicesToolbar")
+        self.choices_bar = bar
         bar.setMovable(False)
         self.addToolBar(bar)
         bar.addWidget(QLabel(" Source "))
@@ -75,7 +86,11 @@ class WindowLayout:
             lambda: setattr(self.state, "saliency", self.saliency_box.currentData())
         )
         bar.addWidget(self.saliency_box)
-        bar.addSeparator()
+        bar = QToolBar("Main")
+        bar.setObjectName("mainToolbar")
+        self.main_bar = bar
+        bar.setMovable(False)
+        self.addToolBar(bar)
         self.actions_by_name = build_actions(self, bar)
 
         self.source_panel = SourcePanel()
@@ -107,7 +122,8 @@ class WindowLayout:
         self.layers_panel.unit_clicked.connect(self._unit_clicked)
         self.layers_panel.visible_changed.connect(self._visible_changed)
         self.layers_title = panel_title("")
-        # the title may be cut in a narrow window; it never makes the window wider
+        # the title wraps in a narrow window; it never makes the window wider
+        self.layers_title.setWordWrap(True)
         self.layers_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         middle = QWidget()
         mv = QVBoxLayout(middle)
@@ -146,12 +162,15 @@ class WindowLayout:
         self.prediction_page.setFrameShape(QScrollArea.Shape.NoFrame)
         self.side_tabs = QTabWidget()
         self.side_tabs.setMinimumWidth(250)  # the class rows' names, bars and values
+        # every tab stays in sight in a narrow column (shortened, not scrolled away)
+        self.side_tabs.setUsesScrollButtons(False)
+        self.side_tabs.setElideMode(Qt.TextElideMode.ElideRight)
         self.side_tabs.addTab(self.prediction_page, "Prediction")
         self.splitter = split = QSplitter(Qt.Orientation.Horizontal)
         for w in (left_scroll, middle, self.side_tabs):
             split.addWidget(w)
         split.setStretchFactor(1, 1)
-        split.setSizes([320, 640, 320])
+        split.setSizes([300, 580, 400])  # the side column: its five tabs named in full
         self.setCentralWidget(split)
         self.status_text = QLabel()
         self.statusBar().addWidget(self.status_text, 1)

@@ -18,7 +18,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QEvent, QObject, QSize, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QKeySequence
 from PyQt6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -50,6 +51,34 @@ class _Wake(QObject):
     failed = pyqtSignal(str)  # a bug in the worker's loop (its traceback is logged)
 
 
+class _DockScroll(QScrollArea):
+    """A dock's content fitted to the dock, scrolling only below the content's minimum
+    size. (QScrollArea's own fitting follows the content's height-for-width, which a
+    word-wrapped label makes taller than the dock: the bottom was cut behind a scroll.)"""
+
+    def setWidget(self, widget: QWidget) -> None:
+        super().setWidget(widget)
+        widget.installEventFilter(self)  # its minimum may grow later (a new table)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest and obj is self.widget():
+            self._fit()
+        return False
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        widget = self.widget()
+        if widget is not None:
+            least = widget.minimumSizeHint().expandedTo(widget.minimumSize())
+            room = self.viewport().size()
+            size = QSize(max(room.width(), least.width()), max(room.height(), least.height()))
+            if widget.size() != size:
+                widget.resize(size)
+
+
 class MainWindow(WindowLayout, SourceControl, ModelSwitching, ResultView, StatusLine, QMainWindow):
     def __init__(
         self,
@@ -72,6 +101,7 @@ class MainWindow(WindowLayout, SourceControl, ModelSwitching, ResultView, Status
         self.frames: LatestSlot[Frame] = LatestSlot()
         self.results: LatestSlot[Result] = LatestSlot()
         self.shown = 0  # results rendered so far
+        self.answered = False  # an answer (not an empty pad) has been shown
         self.last_result: Result | None = None
         self.source = None  # the running FrameSource; None: the drawing pad
         self.pad_frame_id = 0  # id of the last frame the pad sent
@@ -137,9 +167,8 @@ class MainWindow(WindowLayout, SourceControl, ModelSwitching, ResultView, Status
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{name}")
         # Scrolls inside its share rather than growing the window past the screen.
-        scroll = QScrollArea()
+        scroll = _DockScroll()
         scroll.setWidget(widget)
-        scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         dock.setWidget(scroll)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
@@ -155,7 +184,7 @@ class MainWindow(WindowLayout, SourceControl, ModelSwitching, ResultView, Status
         dock.show()
         dock.raise_()
         if first:  # give it a good share of the height, the layers keep the rest
-            self.resizeDocks([dock], [int(self.height() * 0.45)], Qt.Orientation.Vertical)
+            self.resizeDocks([dock], [int(self.height() * 0.4)], Qt.Orientation.Vertical)
 
     def add_action(self, name, text, keys, slot, menu, toolbar=False, checkable=False):
         """One more action with keys, in ``menu`` (and on the toolbar)."""
@@ -203,6 +232,26 @@ class MainWindow(WindowLayout, SourceControl, ModelSwitching, ResultView, Status
         self._stop_source()
         self.worker.stop()
         self.worker.join(timeout)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_toolbars()
+
+    def keyPressEvent(self, event) -> None:
+        """A key pressed right after the window appears, before the system has made it the
+        active window, matches no shortcut (they wait for an active window) and would be
+        dropped: run the action it names here instead. Once active, shortcuts take keys
+        before they get this far."""
+        pressed = QKeySequence(event.keyCombination())
+        for action in self.actions_by_name.values():
+            if action.isEnabled() and any(
+                key.matches(pressed) == QKeySequence.SequenceMatch.ExactMatch
+                for key in action.shortcuts()
+            ):
+                action.trigger()
+                event.accept()
+                return
+        super().keyPressEvent(event)
 
     def closeEvent(self, event) -> None:
         self.shutdown()

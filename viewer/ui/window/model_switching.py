@@ -156,10 +156,12 @@ class ModelSwitching:
                 "Cannot load the model", message + f"\n\nStill using {self.state.model.name}."
             )
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Warning, "Pretrained weights unavailable", message, parent=self
-        )
         name = self._pending.model
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "Pretrained weights unavailable", offline_text(name),
+            parent=self,
+        )  # fmt: skip
+        box.setDetailedText(message)  # the exact error, for whoever wants it
         choices = {
             box.addButton("Use random weights", QMessageBox.ButtonRole.AcceptRole): lambda: (
                 self.load_model(self._options(model=name, weights="none"))
@@ -176,6 +178,7 @@ class ModelSwitching:
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()  # not exec(): the window keeps running while the user decides
         self.offline_box = box
+        self.statusBar().showMessage(f"{name}: pretrained weights unavailable", 8000)
         self.last_error = message
 
     def choose_layers(self) -> None:
@@ -184,6 +187,16 @@ class ModelSwitching:
         picker = LayerPicker(table, self.engine.layers, model.display_layers, self)
         if picker.exec():
             self.state.layers = tuple(picker.chosen())  # observed: a new engine
+
+
+def offline_text(name: str) -> str:
+    """What the window says when weights cannot be had: plain words, no error numbers and
+    no command-line flags (the buttons are the way out; the details hold the error)."""
+    return (
+        f"The pretrained weights for {name} are not on this computer, and they could not be "
+        "downloaded (is the network off?).\n\nYou can still look inside it with random "
+        "weights, switch to the built-in digit CNN, or open a checkpoint file you have."
+    )
 
 
 def _warm(engine: Engine) -> Engine:

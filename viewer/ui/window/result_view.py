@@ -53,6 +53,7 @@ class ResultView:
             self.input_view.show_input(None, None)
             self.layers_panel.clear()
             return
+        self.answered = True
         self.prediction.set_top(result.top)
         self.input_view.show_input(result.network_image, result.saliency_rgba, result.top[0][1])
         self.layers_panel.show_layers(result.layers)

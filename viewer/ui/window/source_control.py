@@ -17,6 +17,7 @@ from cnn_viewer.core.sources.frame_source import new_frame_id
 from cnn_viewer.ui.window.actions import open_file_filter, source_kind
 
 FIRST_EXAMPLE = 3  # the digit on the pad when the window opens
+LOADING = "loading: the network's first pass…"  # shown until the first result
 
 
 class SourceControl:
@@ -29,7 +30,11 @@ class SourceControl:
         if self.state.frozen or self.source is not None:
             return
         self.pad_frame_id = new_frame_id()
-        self.frames.put(Frame(self.pad_frame_id, time.perf_counter(), self.pad.image(), "pad"))
+        image = self.pad.image()
+        if not self.answered and image.any():  # the first pass (warm-up, trace) takes a moment
+            self.prediction.set_message(LOADING)
+            self.layers_panel.set_waiting(LOADING)
+        self.frames.put(Frame(self.pad_frame_id, time.perf_counter(), image, "pad"))
 
     def request_frame(self) -> None:
         """Have the current source send its frame again (pad, image); streams need nothing."""
