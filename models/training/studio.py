@@ -24,9 +24,9 @@ from torch import nn
 
 from cnn_viewer.models.cancelled import Cancelled, stop_if
 from cnn_viewer.models.hooks import hooks
-from cnn_viewer.models.training.augment import augment_affine, augment_images, overfit_hint
+from cnn_viewer.models.training.augment import augment_affine, augment_images
 
-__all__ = ["augment_affine", "overfit_hint"]  # where callers have found them
+__all__ = ["augment_affine"]  # where callers have found it
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 WARMUP = 0.2  # share of the steps the one-cycle learning rate spends rising

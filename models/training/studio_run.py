@@ -61,7 +61,8 @@ class Prepared:
         else:
             trained = "its head" if self.built.frozen else "every layer"
             network = f"{config['name']} fine-tuned ({trained} trains)"
-        return recipe.describe(network, tuple(self.built.prep.input_size), settings)
+        h, w = self.built.prep.input_size
+        return recipe.describe(network, (h, w), settings)
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         mean = torch.tensor(self.built.prep.mean, device=x.device).view(1, -1, 1, 1)

@@ -210,8 +210,8 @@ def _train_studio(args: argparse.Namespace) -> int:
     from cnn_viewer.models.checkpoint import CheckpointError
     from cnn_viewer.models.data.mnist import DataError
     from cnn_viewer.models.devices import describe, resolve_device
-    from cnn_viewer.models.training.augment import overfit_hint
     from cnn_viewer.models.training.filter_images import export_strip, export_video
+    from cnn_viewer.models.training.overfit import overfit_hint
     from cnn_viewer.models.training.recipe import Overrides
     from cnn_viewer.models.training.studio_run import prepare, run, save
 
