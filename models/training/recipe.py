@@ -22,7 +22,7 @@ from cnn_viewer.models.zoo.studio_models import ArchOptions
 
 TRANSFER_ARCH = "mobilenet_v3_small"
 TRANSFER_SIDE = 160  # px: pretrained features hold up, and a CPU keeps pace
-SCRATCH_CHANNELS = [32, 64, 128, 128]
+SCRATCH_CHANNELS = [16, 32, 64, 64]  # 3.7x cheaper than 32,64,128,128, no worse in our runs
 MIN_SIDE, MAX_SIDE = 32, 64
 
 
