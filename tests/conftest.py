@@ -133,6 +133,18 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    """No cached weights (an empty TORCH_HOME) and no way out: every download goes to a
+    proxy on a closed local port, so it fails as it does with no network."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "torch"
+
+
 @pytest.fixture(autouse=True)
 def private_settings(tmp_path_factory, monkeypatch):
     """No test reads or writes the user's saved window settings (cnn_viewer.ui.session.settings)."""

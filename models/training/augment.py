@@ -1,5 +1,5 @@
-"""Augmentation for the training loop (random affine, colour, flips; N x C x H x W in
-[0, 1], random numbers from a CPU torch.Generator) and the over-fitting hint. Qt-free."""
+"""Augmentation for the training loop: random affine, colour, flips; N x C x H x W in
+[0, 1], random numbers from a CPU torch.Generator. Qt-free."""
 
 from __future__ import annotations
 
@@ -56,19 +56,3 @@ def augment_images(flips: bool = False) -> Augment:
         return augment_flip(x, gen) if flips else x
 
     return augment
-
-
-def overfit_hint(history: list[dict], gap: float = 0.15) -> str | None:
-    """A plain hint when training accuracy runs ahead of validation accuracy by ``gap``."""
-    last = [h for h in history[-3:] if h.get("train_accuracy") is not None]
-    if not last:
-        return None
-    train = sum(h["train_accuracy"] for h in last) / len(last)
-    val = sum(h["val_accuracy"] for h in last) / len(last)
-    if train - val < gap:
-        return None
-    return (
-        f"over-fitting: training accuracy {train:.0%} but validation {val:.0%} - the network "
-        "learns its training images by heart. What helps: more images per class, "
-        "augmentation, a smaller network (fewer blocks or filters)."
-    )

@@ -24,11 +24,12 @@ from torch import nn
 
 from cnn_viewer.models.cancelled import Cancelled, stop_if
 from cnn_viewer.models.hooks import hooks
-from cnn_viewer.models.training.augment import augment_affine, augment_images, overfit_hint
+from cnn_viewer.models.training.augment import augment_affine, augment_images
 
-__all__ = ["augment_affine", "overfit_hint"]  # where callers have found them
+__all__ = ["augment_affine"]  # where callers have found it
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+WARMUP = 0.2  # share of the steps the one-cycle learning rate spends rising
 
 
 @dataclass
@@ -41,7 +42,8 @@ class TrainSettings:
     augment: bool = False  # small random shifts, turns and scaling of each batch
     device: str = "cpu"
     max_snapshots: int = 300  # beyond this the timeline keeps every other snapshot
-    patience: int = 0  # stop after this many epochs without a better validation; 0: never
+    patience: int = 0  # stop after this many epochs (past the warm-up) without a better
+    # validation (higher accuracy, or as high with a lower loss); 0: never
     max_seconds: float | None = None  # stop after the epoch that passes this time
     flips: bool = False  # augment: also mirror left-right (only where that keeps the class)
 
@@ -233,10 +235,11 @@ def train_studio(
     augment_fn: Augment | None = None,
 ) -> Outcome:
     """Train ``module`` (its parameters with requires_grad) with AdamW (weight decay 1e-4)
-    and a one-cycle schedule peaking at ``settings.lr``. ``*_x``: N x C x H x W float in
-    [0, 1] before ``normalize``; ``*_y``: int64. ``augment_fn(batch, generator)``, when
-    given, replaces ``settings.augment``'s shifts and turns (a recipe's own augmentation;
-    it draws its random numbers from the CPU ``generator``).
+    and a one-cycle schedule peaking at ``settings.lr`` after WARMUP of the steps.
+    ``*_x``: N x C x H x W float in [0, 1] before ``normalize``; ``*_y``: int64.
+    ``augment_fn(batch, generator)``, when given, replaces ``settings.augment``'s shifts
+    and turns (a recipe's own augmentation; it draws its random numbers from the CPU
+    ``generator``).
 
     Ends with the weights of the best validation epoch, or on cancel with those after the
     last completed step; then ``module`` is in eval mode. Never raises for a cancel.
@@ -262,13 +265,17 @@ def train_studio(
     steps_per_epoch = math.ceil(len(train_x) / s.batch_size)
     total = s.epochs * steps_per_epoch
     opt = torch.optim.AdamW(params, lr=s.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, total_steps=max(total, 1))
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=s.lr, total_steps=max(total, 1), pct_start=WARMUP
+    )
+    warm_epochs = math.ceil(WARMUP * s.epochs)  # patience waits for the rate to fall
     timeline = [recorder.take(0, 0)]
     if on_snapshot is not None:
         on_snapshot(timeline[-1])
     every = s.snapshot_every
     initial = {k: v.detach().clone() for k, v in module.state_dict().items()}
     best: tuple[float, int, dict | None] = (-1.0, 0, None)
+    best_loss = math.inf
     history: list[dict] = []
     status, step, epoch, since_best, why_stop = "finished", 0, 0, 0, ""
     try:
@@ -316,10 +323,10 @@ def train_studio(
                 {"epoch": epoch, "step": step, "loss": loss.item(), "val_loss": val_loss,
                  "val_accuracy": val_acc, "train_accuracy": train_acc}
             )  # fmt: skip
-            since_best += 1
-            if val_acc > best[0]:
+            since_best = 0 if epoch <= warm_epochs else since_best + 1
+            if val_acc > best[0] or (val_acc == best[0] and val_loss < best_loss):
                 state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-                best, since_best = (val_acc, epoch, state), 0
+                best, best_loss, since_best = (val_acc, epoch, state), val_loss, 0
             if on_progress is not None:
                 on_progress(
                     StepProgress(

@@ -6,7 +6,7 @@ worker thread, `cnn-viewer train` in the main thread.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from cnn_viewer.models.data.datasets import (
     split_train_val,
 )
 from cnn_viewer.models.data.mnist import DataError, load_mnist_folder
+from cnn_viewer.models.training import recipe
 from cnn_viewer.models.training.studio import (
     Outcome,
     StepProgress,
@@ -43,6 +44,25 @@ class Prepared:
     val_x: torch.Tensor
     val_y: torch.Tensor
     seed: int
+    notes: list[str] = field(default_factory=list)  # what the recipe chose, and why
+
+    def settings(self, overrides: recipe.Overrides) -> TrainSettings:
+        """The run settings for this network and data: the recipe's, with ``overrides``."""
+        return recipe.choose_settings(self.built.arch, self.data.kind, overrides)
+
+    def describe(self, settings: TrainSettings) -> str:
+        """The one 'recipe: ...' line for a run of this network with ``settings``."""
+        config = self.built.config
+        if self.built.arch == "small_cnn":
+            blocks = len(config["channels"])
+            bn = " with BatchNorm" if config.get("batchnorm") else ""
+            chans = ",".join(str(c) for c in config["channels"])
+            network = f"small CNN from scratch ({blocks} conv blocks{bn}: {chans} filters)"
+        else:
+            trained = "its head" if self.built.frozen else "every layer"
+            network = f"{config['name']} fine-tuned ({trained} trains)"
+        h, w = self.built.prep.input_size
+        return recipe.describe(network, (h, w), settings)
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         mean = torch.tensor(self.built.prep.mean, device=x.device).view(1, -1, 1, 1)
@@ -69,9 +89,11 @@ def prepare(
     on_load: Callable[[int, int], None] | None = None,
     on_download: Callable[[int, int], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    transfer: bool = True,
 ) -> Prepared:
     """Read ``folder`` (MNIST IDX files or class sub-folders, detected), build the network
-    for its classes and split off a stratified validation set. DataError / ValueError
+    for its classes (``options.arch`` 'auto': the recipe's choice; ``transfer`` False: never
+    the pretrained one) and split off a stratified validation set. DataError / ValueError
     with a plain message for data or options that cannot train."""
     folder = Path(folder)
     kind = detect_kind(folder)
@@ -82,6 +104,10 @@ def prepare(
         raw = load_mnist_folder(folder)
         names = [str(i) for i in range(int(raw[1].max()) + 1)] if len(raw[1]) else []
     check_classes(ImageSet(np.zeros(0), np.zeros(0, np.int64), names, kind, str(folder)))
+    options, notes = recipe.choose_network(
+        options, kind, folder, transfer=transfer, on_download=on_download,
+        should_cancel=should_cancel,
+    )  # fmt: skip
     torch.manual_seed(seed)
     built = build(options, len(names), kind, on_download, should_cancel)
     if raw is None:
@@ -100,7 +126,7 @@ def prepare(
         built.prep.mean = tuple(round(float(v), 5) for v in mean)
         built.prep.std = tuple(round(float(v), 5) for v in std)
     ti, vi = torch.from_numpy(train_idx), torch.from_numpy(val_idx)
-    return Prepared(built, data, x[ti], y[ti], x[vi], y[vi], seed)
+    return Prepared(built, data, x[ti], y[ti], x[vi], y[vi], seed, notes)
 
 
 def run(

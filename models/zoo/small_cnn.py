@@ -32,6 +32,7 @@ class SmallCNNConfig:
     hidden: int = 64
     dropout: float = 0.2
     batchnorm: bool = False  # a BatchNorm2d (bn1, bn2, ...) after each conv
+    global_pool: bool = False  # average each last-block map to one value (place-independent)
 
     def __post_init__(self) -> None:
         # (a list when read back from JSON; the length is checked by building the network)
@@ -56,7 +57,8 @@ def _act(name: str) -> nn.Module:
 
 
 class SmallCNN(nn.Module):
-    """conv -> (BatchNorm) -> activation -> pool, repeated; flatten; fc1 -> activation -> fc2.
+    """conv -> (BatchNorm) -> activation -> pool, repeated; (global average pool); flatten;
+    fc1 -> activation -> fc2.
 
     Input: N x in_channels x H x W float. Output: N x num_classes logits.
     """
@@ -87,6 +89,9 @@ class SmallCNN(nn.Module):
         for m in layers.values():
             if isinstance(m, nn.BatchNorm2d):
                 m.reset_running_stats()  # the shape probe above is no data
+        if config.global_pool:
+            self.global_pool = nn.AdaptiveAvgPool2d(1)
+            probe = self.global_pool(probe)
         flat = probe.numel()
         if flat == 0:
             raise ValueError(
@@ -101,6 +106,8 @@ class SmallCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for name in self._block_names:
             x = getattr(self, name)(x)
+        if self.config.global_pool:
+            x = self.global_pool(x)
         x = self.fc1_act(self.fc1(self.flatten(x)))
         return self.fc2(self.dropout(x))
 

@@ -35,6 +35,8 @@ class ArchOptions:
     pool: str = "max"
     hidden: int = 64
     dropout: float = 0.2
+    batchnorm: bool = False  # small CNN: a BatchNorm2d after each conv
+    global_pool: bool = False  # small CNN: average the last maps before the linear layers
     input_size: tuple[int, int] | None = None
     in_channels: int | None = None
     pretrained: bool = True  # torchvision: fetch pretrained weights (random when unavailable)
@@ -84,6 +86,8 @@ def _build_small(o: ArchOptions, num_classes: int, kind: str) -> Built:
         pool=o.pool,
         hidden=o.hidden,
         dropout=o.dropout,
+        batchnorm=o.batchnorm,
+        global_pool=o.global_pool,
     )
     if min(o.kernel_size, o.stride) < 1 or config.padding < 0 or min(config.channels) < 1:
         raise ValueError("kernel, stride and channels must be at least 1, padding at least 0")
@@ -138,11 +142,8 @@ def _build_torchvision(o: ArchOptions, num_classes, on_download, should_cancel) 
     head = head_name(module, num_classes)
     notes = []
     if o.pretrained:
-        from cnn_viewer.models.zoo.weights_download import fetch
-
         try:
-            path = fetch(spec.url, on_progress=on_download, should_cancel=should_cancel)
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = pretrained_state(o.arch, on_download, should_cancel)
             own = module.state_dict()
             fits = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
             module.load_state_dict(fits, strict=False)
@@ -164,6 +165,25 @@ def _build_torchvision(o: ArchOptions, num_classes, on_download, should_cancel) 
         notes.append(f"backbone frozen; training only '{head}'")
     prep = torchvision_preprocess(spec, o.input_size)
     return Built("torchvision", module, prep, config, frozen, notes)
+
+
+def pretrained_state(arch: str, on_download=None, should_cancel=None) -> dict:
+    """The pretrained weights of torchvision model ``arch`` from torch's cache, downloaded
+    there first when missing (with progress and cancel). WeightsUnavailable with the plain
+    reason (no network, a corrupt or unreadable file)."""
+    from torchvision.models import get_model_weights
+
+    from cnn_viewer.models.zoo.loaded import WeightsUnavailable
+    from cnn_viewer.models.zoo.weights_download import fetch
+
+    spec = get_model_weights(arch).DEFAULT
+    try:
+        path = fetch(spec.url, on_progress=on_download, should_cancel=should_cancel)
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except WeightsUnavailable as exc:
+        raise WeightsUnavailable(str(exc).split(". Without a network")[0]) from None
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise WeightsUnavailable(f"cannot read the cached {spec} weights: {exc}") from None
 
 
 def saved_resize(info: CheckpointInfo) -> dict:

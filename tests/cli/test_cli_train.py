@@ -34,7 +34,11 @@ def test_train_an_image_folder(capsys, tmp_path, tiny_shapes):
     assert "folder, 3 classes (circle 12, square 12, triangle 12)" in stdout
     assert "training 30, validation 6 images" in stdout
     assert "finished 2 epochs" in stdout and "validation accuracy" in stdout
-    assert "circle" in stdout.split("confusion matrix")[1]
+    table = stdout.split("confusion matrix")[1].splitlines()[1:5]
+    assert table[0].split() == ["true", "accuracy", "circle", "square", "triangle"]
+    assert [row.split()[0] for row in table[1:]] == ["circle", "square", "triangle"]
+    assert sum(int(v) for row in table[1:] for v in row.split()[2:]) == 6
+    assert "recipe: small CNN from scratch (2 conv blocks: 4,8 filters), input 28x28" in stdout
     assert f"wrote {out}" in stdout and f"wrote {strip}" in stdout
     assert "training" in err  # the progress bar
     _, info = read_checkpoint(out)
@@ -124,3 +128,31 @@ def test_train_digits_refuses_studio_options(capsys, tmp_path):
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert "--arch, --kernel: not for 'train digits'" in err
+
+
+def test_the_default_recipe_offline_says_it_trains_from_scratch(capsys, tmp_path, offline):
+    d = write_shapes(tmp_path / "shapes", per_class=8, size=48)
+    out = tmp_path / "o.safetensors"
+    assert main(["train", "--data", str(d), "--out", str(out), "--epochs", "2"]) == 0
+    stdout = capsys.readouterr().out
+    lines = [line for line in stdout.splitlines() if "mobilenet_v3_small" in line]
+    assert len(lines) == 1 and lines[0].startswith("no pretrained mobilenet_v3_small weights")
+    assert lines[0].endswith("training a small CNN from scratch instead")
+    recipe = next(line for line in stdout.splitlines() if line.startswith("recipe: "))
+    assert "4 conv blocks with BatchNorm" in recipe and "input 48x48" in recipe
+    assert "augmentation: shifts, turns, scaling, colour;" in recipe and "up to 2 epochs" in recipe
+    assert "stopping after 15 without a better validation" in recipe
+    assert "training accuracy" in stdout  # per epoch, beside validation
+    _, info = read_checkpoint(out)
+    assert info.config["batchnorm"] and info.config["global_pool"] and info.input_size == (48, 48)
+
+
+def test_bench_train_prints_held_out_accuracy_and_seconds(capsys, offline):
+    argv = ["bench", "--train", "--sets", "stripes", "--per-class", "8", "--epochs", "1"]
+    assert main(argv) == 0
+    stdout = capsys.readouterr().out
+    line = next(x for x in stdout.splitlines() if x.startswith("stripes"))
+    assert "4 classes, 24 images to train on, 8 held out: held-out accuracy" in line
+    assert line.endswith(" s") and "recipe: small CNN from scratch" in stdout
+    assert main(["bench", "--train", "--sets", "no_such"]) == 2
+    assert "name generated sets from shapes, letters, stripes" in capsys.readouterr().err

@@ -15,7 +15,8 @@ from tests.shapes_data import SHAPES, write_shapes
 
 
 @pytest.fixture(autouse=True)
-def snapshots_env(tmp_path, monkeypatch):
+def snapshots_env(tmp_path, monkeypatch, offline):
+    """(offline: the default network never downloads pretrained weights here)"""
     monkeypatch.setenv("CNN_VIEWER_SNAPSHOTS", str(tmp_path / "app" / "snapshots"))
     before = torch.get_num_threads()
     yield tmp_path / "app" / "snapshots"
@@ -126,6 +127,10 @@ def test_a_finished_run_shows_results_and_exports(window, qtbot, shapes, tmp_pat
     assert total == 18  # 20% of 30 per class held out
     assert table.item(0, 3).text().endswith("%")
     assert len(panel.curves.data["val_acc"][0]) == 3  # one validation point per epoch
+    # training accuracy (un-augmented images, each epoch's end) is plotted beside it
+    xs, ys = panel.curves.lines["train_epoch_acc"].getData()
+    assert list(xs) == panel.curves.data["val_acc"][0]
+    assert list(ys) == [h["train_accuracy"] for h in panel.outcome.history]
     assert panel.export(tmp_path / "t.mp4") and (tmp_path / "t.mp4").stat().st_size > 0
     assert panel.export(tmp_path / "t.png") and cv2.imread(str(tmp_path / "t.png")) is not None
     assert panel.save_to(tmp_path / "m.safetensors")
@@ -194,6 +199,9 @@ def test_closing_the_window_cancels_and_joins_training(window, qtbot, shapes):
 
 def test_network_options_map_to_the_architecture(window, qtbot):
     panel = open_panel(window, qtbot)
+    assert panel.arch_box.currentData() == "auto" and not panel.blocks.isEnabled()
+    assert panel.arch_options().arch == "auto"  # the recipe's choice, by default
+    panel.arch_box.setCurrentIndex(panel.arch_box.findData("small"))
     panel.blocks.setValue(3)
     panel.first_channels.setValue(4)
     panel.kernel.setValue(3)
@@ -258,3 +266,21 @@ def test_confusion_matrix_of_ten_classes_fits_the_dock(window, qtbot):
     for c in range(11):
         text = table.horizontalHeaderItem(c).text()
         assert header.fontMetrics().horizontalAdvance(text) <= table.columnWidth(c), text
+
+
+def test_the_curves_hint_when_training_runs_ahead_of_validation(window, qtbot):
+    from cnn_viewer.models.training.studio import StepProgress
+
+    curves = open_panel(window, qtbot).curves
+    pairs = [(0.6, 0.58), (0.7, 0.66), (0.95, 0.6), (1.0, 0.6), (1.0, 0.62)]
+    for epoch, (train, val) in enumerate(pairs, start=1):
+        curves.add(StepProgress(epoch, 5, 10 * epoch, 50, 0.1, 1.0, 1.0, 1.0, val, train))
+        if epoch == 2:
+            assert curves.hint_label.text() == ""  # they move together: nothing to say
+    curves.redraw()
+    text = curves.hint_label.text()
+    assert "over-fitting" in text and "more images" in text and "augmentation" in text
+    assert "smaller network" in text
+    assert list(curves.lines["train_epoch_acc"].getData()[1]) == [t for t, _ in pairs]
+    curves.clear()
+    assert curves.hint_label.text() == ""

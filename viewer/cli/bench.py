@@ -41,6 +41,81 @@ def add_parser(sub) -> None:
         "the network where faithful (default; CNN_VIEWER_TRACE=off changes it); off: eager",
     )  # fmt: skip
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+    t = bench.add_argument_group(
+        "training (--train: generate small varied image sets, train each with the defaults "
+        "of `cnn-viewer train --data DIR`, print held-out accuracy and seconds)"
+    )
+    t.add_argument("--train", action="store_true", help="bench the training recipe instead")
+    t.add_argument(
+        "--sets", type=_set_names, default=None, metavar="NAME,...",
+        help="which generated sets (default: all of shapes, letters, stripes)",
+    )  # fmt: skip
+    t.add_argument(
+        "--per-class", type=positive, default=72, help="images per class, a quarter held out"
+    )
+    t.add_argument(
+        "--keep-data", metavar="DIR", default=None, help="write the sets here and keep them"
+    )
+    t.add_argument("--no-transfer", action="store_true", help="never the pretrained network")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--epochs", type=positive, default=None, help="at most this many (default: the recipe's)"
+    )
+
+
+def _set_names(text: str) -> list[str]:
+    from cnn_viewer.models.data.synthetic_sets import SETS
+
+    names = [n for n in text.replace(" ", "").split(",") if n]
+    wrong = [n for n in names if n not in SETS]
+    if wrong or not names:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: name generated sets from {', '.join(SETS)}, e.g. shapes,letters"
+        )
+    return names
+
+
+def _bench_train(args: argparse.Namespace) -> int:
+    import tempfile
+
+    import torch
+
+    from cnn_viewer.core.bench.training import bench_training
+    from cnn_viewer.models.data.synthetic_sets import SETS
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    names = args.sets or list(SETS)
+    print(
+        f"training benchmark: {', '.join(names)}; {args.per_class} images per class (a "
+        f"quarter held out); torch threads {torch.get_num_threads()}",
+        file=sys.stderr if args.json else sys.stdout,
+    )
+    shown: set[str] = set()
+
+    def report(result) -> None:
+        if args.json:
+            return
+        for line in [*result.notes, result.recipe]:
+            if line not in shown:
+                shown.add(line)
+                print(line)
+        print(result.line(), flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="cnn-viewer-bench-") as tmp:
+        root = args.keep_data or tmp
+        try:
+            results = bench_training(
+                root, names, per_class=args.per_class, seed=args.seed,
+                transfer=not args.no_transfer, epochs=args.epochs, on_result=report,
+            )  # fmt: skip
+        except (OSError, ValueError) as exc:
+            return fail(str(exc))
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps([asdict(r) for r in results]))
+    return 0
 
 
 def _input_delay_line(delays: list[float]) -> str:
@@ -65,6 +140,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
     from cnn_viewer.core.engine.pipeline import default_threads
 
+    if args.train:
+        return _bench_train(args)
     model, error = load_model_from_args(args)
     if model is None:
         return fail(error)

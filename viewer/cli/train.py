@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cnn_viewer.cli.args import add_device_option, fail, input_size, positive
+from cnn_viewer.cli.args import add_device_option, fail, input_size, positive, positive_seconds
 
 
 def add_parser(sub) -> None:
@@ -53,7 +53,13 @@ def add_train_options(train: argparse.ArgumentParser) -> None:
         "sub-folder per class",
     )
     train.add_argument("--out", required=True, metavar="FILE", help="checkpoint to write")
-    train.add_argument("--epochs", type=positive, default=None, help="default 10 (digits 40)")
+    train.add_argument(
+        "--epochs",
+        type=positive,
+        default=None,
+        help="at most this many (default: 10 for MNIST, 60 for images, stopping earlier "
+        "when validation stops improving; digits 40)",
+    )
     train.add_argument("--seed", type=int, default=0, help="same seed, same result")
     add_device_option(train)
     train.add_argument(
@@ -62,9 +68,16 @@ def add_train_options(train: argparse.ArgumentParser) -> None:
     g = train.add_argument_group("architecture (not for 'digits')")
     g.add_argument(
         "--arch",
-        default="small",
-        help="'small' (the small CNN, default) or a torchvision model to fine-tune, "
-        "e.g. resnet18 or mobilenet_v3_small",
+        default="auto",
+        help="'auto' (default: for images, a pretrained mobilenet_v3_small fine-tuned when "
+        "its weights are cached or can be downloaded, else a small CNN with BatchNorm from "
+        "scratch; for MNIST the small CNN), 'small' (the small CNN with the options below) "
+        "or a torchvision model to fine-tune, e.g. resnet18",
+    )
+    g.add_argument(
+        "--no-transfer",
+        action="store_true",
+        help="'auto': always train the small CNN from scratch (no pretrained download)",
     )
     g.add_argument(
         "--conv-channels",
@@ -74,19 +87,20 @@ def add_train_options(train: argparse.ArgumentParser) -> None:
         help="channels of each conv block; their count is the number of blocks (default 8,16)",
     )
     g.add_argument("--blocks", type=positive, default=None, help="conv blocks: 8, 16, 32, ...")
-    g.add_argument("--kernel", type=positive, default=5, help="kernel size (default 5)")
-    g.add_argument("--stride", type=positive, default=1)
+    g.add_argument("--kernel", type=positive, default=None, help="kernel size (default 5)")
+    g.add_argument("--stride", type=positive, default=None, help="default 1")
     g.add_argument("--padding", type=int, default=None, help="default: kernel // 2")
-    g.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
-    g.add_argument("--pool", choices=sorted(POOLS), default="max")
-    g.add_argument("--hidden", type=positive, default=64, help="units of fc1 (default 64)")
+    g.add_argument("--activation", choices=sorted(ACTIVATIONS), default=None, help="default relu")
+    g.add_argument("--pool", choices=sorted(POOLS), default=None, help="default max")
+    g.add_argument("--hidden", type=positive, default=None, help="units of fc1 (default 64)")
+    g.add_argument("--batchnorm", action="store_true", help="a BatchNorm after each conv")
     g.add_argument(
         "--input-size",
         type=input_size,
         default=None,
         metavar="HxW",
-        help="network input (default: 28x28 for MNIST, 32x32 for images, the weights' "
-        "size for torchvision)",
+        help="network input (default: 28x28 for MNIST; for images the median short side "
+        "in steps of 16 between 32 and 64 px, 160 to fine-tune 'auto', else the weights' size)",
     )
     g.add_argument(
         "--input-channels",
@@ -102,9 +116,35 @@ def add_train_options(train: argparse.ArgumentParser) -> None:
         "--train-all", action="store_true", help="torchvision: train every layer, not the head"
     )
     t = train.add_argument_group("training (not for 'digits')")
-    t.add_argument("--batch-size", type=positive, default=32)
-    t.add_argument("--lr", type=float, default=5e-3, help="peak learning rate (default 0.005)")
-    t.add_argument("--augment", action="store_true", help="random small shifts, turns, scaling")
+    t.add_argument("--batch-size", type=positive, default=None, help="default 32 (MNIST), 16")
+    t.add_argument(
+        "--lr", type=float, default=None, help="peak learning rate (default 0.005 MNIST, 0.003)"
+    )
+    t.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="random shifts, turns, scaling and colour (default: on for images, off for MNIST)",
+    )
+    t.add_argument(
+        "--flips",
+        action="store_true",
+        help="augment with left-right mirroring too (only where that keeps the class: not "
+        "for letters or digits)",
+    )
+    t.add_argument(
+        "--patience",
+        type=int,
+        default=None,
+        help="stop after this many epochs without a better validation; 0: never "
+        "(default 15 for images, 8 to fine-tune, 0 for MNIST)",
+    )
+    t.add_argument(
+        "--max-seconds",
+        type=positive_seconds,
+        default=None,
+        help="stop after the epoch that passes this time (default 210 for images)",
+    )
     t.add_argument("--val-fraction", type=_fraction, default=0.2, help="held out (default 0.2)")
     t.add_argument(
         "--timeline",
@@ -114,12 +154,13 @@ def add_train_options(train: argparse.ArgumentParser) -> None:
     )
 
 
-STUDIO_OPTIONS = ("arch", "conv_channels", "blocks", "kernel", "stride", "padding", "activation",
-                  "pool", "hidden", "input_size", "input_channels", "no_pretrained", "train_all",
-                  "batch_size", "lr", "augment", "val_fraction", "timeline")  # fmt: skip
-DEFAULTS = {"arch": "small", "kernel": 5, "stride": 1, "activation": "relu", "pool": "max",
-            "hidden": 64, "no_pretrained": False, "train_all": False, "batch_size": 32,
-            "lr": 5e-3, "augment": False, "val_fraction": 0.2}  # fmt: skip
+SMALL_OPTIONS = ("conv_channels", "blocks", "kernel", "stride", "padding", "activation", "pool",
+                 "hidden", "input_channels", "batchnorm")  # fmt: skip
+STUDIO_OPTIONS = ("arch", *SMALL_OPTIONS, "input_size", "no_pretrained", "train_all",
+                  "no_transfer", "batch_size", "lr", "augment", "flips", "patience",
+                  "max_seconds", "val_fraction", "timeline")  # fmt: skip
+DEFAULTS = {"arch": "auto", "no_pretrained": False, "train_all": False, "no_transfer": False,
+            "batchnorm": False, "flips": False, "val_fraction": 0.2}  # fmt: skip
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -136,6 +177,9 @@ def _arch_options(args: argparse.Namespace):
     from cnn_viewer.models.zoo.studio_models import ArchOptions
 
     channels = args.conv_channels
+    arch = args.arch
+    if arch == "auto" and any(getattr(args, n) != DEFAULTS.get(n) for n in SMALL_OPTIONS):
+        arch = "small"  # small-CNN options given: the small CNN they describe
     if args.blocks is not None:
         if channels is not None and len(channels) != args.blocks:
             raise ValueError(
@@ -144,14 +188,15 @@ def _arch_options(args: argparse.Namespace):
             )
         channels = channels or [8 * 2**i for i in range(args.blocks)]
     return ArchOptions(
-        arch=args.arch,
+        arch=arch,
         channels=channels or [8, 16],
-        kernel_size=args.kernel,
-        stride=args.stride,
+        kernel_size=args.kernel or 5,
+        stride=args.stride or 1,
         padding=args.padding,
-        activation=args.activation,
-        pool=args.pool,
-        hidden=args.hidden,
+        activation=args.activation or "relu",
+        pool=args.pool or "max",
+        hidden=args.hidden or 64,
+        batchnorm=args.batchnorm,
         input_size=args.input_size,
         in_channels=args.input_channels,
         pretrained=not args.no_pretrained,
@@ -166,7 +211,8 @@ def _train_studio(args: argparse.Namespace) -> int:
     from cnn_viewer.models.data.mnist import DataError
     from cnn_viewer.models.devices import describe, resolve_device
     from cnn_viewer.models.training.filter_images import export_strip, export_video
-    from cnn_viewer.models.training.studio import TrainSettings
+    from cnn_viewer.models.training.overfit import overfit_hint
+    from cnn_viewer.models.training.recipe import Overrides
     from cnn_viewer.models.training.studio_run import prepare, run, save
 
     if Path(args.out).is_dir():
@@ -176,7 +222,13 @@ def _train_studio(args: argparse.Namespace) -> int:
     try:
         device = resolve_device(args.device)
         options = _arch_options(args)
-        prepared = prepare(args.data, options, seed=args.seed, val_fraction=args.val_fraction)
+        prepared = prepare(
+            args.data,
+            options,
+            seed=args.seed,
+            val_fraction=args.val_fraction,
+            transfer=not args.no_transfer,
+        )
     except (DataError, CheckpointError, ValueError, OSError) as exc:
         return fail(str(exc))
     data = prepared.data
@@ -186,17 +238,24 @@ def _train_studio(args: argparse.Namespace) -> int:
         print(f"skipped {len(data.skipped)} unreadable images, e.g. {data.skipped[0]}")
     print(
         f"training {len(prepared.train_y)}, validation {len(prepared.val_y)} images; "
-        f"{options.arch}; on {describe(device)}"
+        f"on {describe(device)}"
     )
-    for note in prepared.built.notes:
+    for note in [*prepared.notes, *prepared.built.notes]:
         print(note)
-    settings = TrainSettings(
-        epochs=args.epochs or 10,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        augment=args.augment,
-        device=str(device),
+    settings = prepared.settings(
+        Overrides(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            augment=args.augment,
+            flips=args.flips,
+            patience=args.patience,
+            max_seconds=args.max_seconds,
+            seed=args.seed,
+            device=str(device),
+        )
     )
+    print(prepared.describe(settings))
     bar = tqdm(unit="step", desc="training", dynamic_ncols=True)
 
     def progress(p) -> None:
@@ -206,19 +265,20 @@ def _train_studio(args: argparse.Namespace) -> int:
             bar.update(p.step - bar.n)
         else:
             bar.write(
-                f"epoch {p.epoch}/{p.epochs}: loss {p.loss:.3f}, validation loss "
-                f"{p.val_loss:.3f}, accuracy {p.val_accuracy:.2%}"
+                f"epoch {p.epoch}/{p.epochs}: loss {p.loss:.3f}, training accuracy "
+                f"{p.train_accuracy:.2%}; validation loss {p.val_loss:.3f}, accuracy "
+                f"{p.val_accuracy:.2%}"
             )
 
     outcome = run(prepared, settings, on_progress=progress)
     bar.close()
     print(outcome.message)
-    width = max(len(c) for c in data.classes)
+    hint = overfit_hint(outcome.history)
+    if hint:
+        print(hint)
     print("per-class validation accuracy, and the confusion matrix (rows: true, columns: guessed)")
-    for name, acc, row in zip(
-        data.classes, outcome.per_class_accuracy, outcome.confusion, strict=True
-    ):
-        print(f"  {name:<{width}}  {acc:7.2%}   " + " ".join(f"{int(v):5d}" for v in row))
+    for line in confusion_lines(data.classes, outcome.per_class_accuracy, outcome.confusion):
+        print(line)
     try:
         save(args.out, prepared, outcome, settings)
         print(f"wrote {args.out}")
@@ -233,6 +293,21 @@ def _train_studio(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         return fail(str(exc))
     return 0
+
+
+def confusion_lines(classes: list[str], per_class: list[float], confusion) -> list[str]:
+    """The per-class accuracy and confusion matrix as text: a header row naming the
+    guessed classes over their columns, one row per true class."""
+    width = max(len(c) for c in [*classes, "true"])
+    cols = [max(5, len(c)) for c in classes]
+    head = f"  {'true':<{width}}  {'accuracy':>8}   " + " ".join(
+        f"{c:>{w}}" for c, w in zip(classes, cols, strict=True)
+    )
+    lines = [head]
+    for name, acc, row in zip(classes, per_class, confusion, strict=True):
+        cells = " ".join(f"{int(v):>{w}d}" for v, w in zip(row, cols, strict=True))
+        lines.append(f"  {name:<{width}}  {acc:8.2%}   {cells}")
+    return lines
 
 
 def _train_digits(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from cnn_viewer.models.training.recipe import Overrides
 from cnn_viewer.models.training.studio import TrainSettings
 from cnn_viewer.ui.train.data import DataChooser
 from cnn_viewer.ui.train.run_control import RunControl
@@ -52,7 +53,8 @@ class TrainPanel(SettingsForms, RunControl, FilterTimeline, TrainedModelActions,
         self.views: dict[str, ArrayView] = {}
         self.prepared = None
         self.outcome = None
-        self.settings: TrainSettings | None = None
+        self.settings: TrainSettings | None = None  # the recipe's, once the data is read
+        self.overrides: Overrides | None = None  # what the form set
         self.saved_path: Path | None = None
         self.last_progress = None
         self._dirty = False

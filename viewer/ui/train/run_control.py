@@ -29,9 +29,11 @@ class RunControl:
         arch = self.arch_options()
         if self.data.kind == "mnist" and arch.in_channels == 3 and arch.arch == "small":
             arch.in_channels = None  # MNIST is gray unless asked otherwise
-        self.settings = self.train_settings()
+        self.overrides = self.train_settings()
         self._reset()
-        self.worker.start(TrainRequest(folder, arch, self.settings, self.val_percent.value() / 100))
+        self.worker.start(
+            TrainRequest(folder, arch, self.overrides, self.val_percent.value() / 100)
+        )
         self._set_running(True)
         self._redraw.start()
 
@@ -101,8 +103,10 @@ class RunControl:
         )
         if data.skipped:
             text += f"; skipped {len(data.skipped)} unreadable: {data.skipped[0]}"
-        notes = "; ".join(prepared.built.notes)
-        self._status(text + (f". {notes}" if notes else ""))
+        self.settings = prepared.settings(self.overrides)  # what the run uses
+        notes = "; ".join([*prepared.notes, *prepared.built.notes])
+        recipe = prepared.describe(self.settings)
+        self._status(text + (f". {notes}" if notes else "") + f". {recipe}")
         probe = prepared.val_x[0].mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
         rgb = np.repeat(probe, 3, 2) if probe.shape[2] == 1 else probe
         self.probe_view.set_image(rgb, f"probe ({data.classes[int(prepared.val_y[0])]})")

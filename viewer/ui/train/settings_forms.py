@@ -6,17 +6,21 @@ from __future__ import annotations
 
 from PyQt6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QWidget
 
-from cnn_viewer.models.training.studio import TrainSettings
+from cnn_viewer.models.training.recipe import Overrides
 from cnn_viewer.models.zoo.small_cnn import ACTIVATIONS, POOLS
 from cnn_viewer.models.zoo.studio_models import ArchOptions
 from cnn_viewer.ui.widgets.form_controls import spin_box
 
 ARCHS = [
+    ("auto (recommended)", "auto"),
     ("small CNN", "small"),
     ("resnet18 (fine-tune)", "resnet18"),
     ("mobilenet_v3_small (fine-tune)", "mobilenet_v3_small"),
     ("efficientnet_b0 (fine-tune)", "efficientnet_b0"),
 ]
+
+AUGMENT = [("auto", (None, False)), ("on", (True, False)), ("on, with mirroring", (True, True)),
+           ("off", (False, False))]  # fmt: skip
 
 
 class SettingsForms:
@@ -44,7 +48,12 @@ class SettingsForms:
         self.pool = QComboBox()
         self.pool.addItems(sorted(POOLS))
         self.pool.setCurrentText("max")
-        self.input_side = spin_box(0, 512, 0, "0: 28 for MNIST, 32 for images, 128 to fine-tune")
+        self.input_side = spin_box(
+            0,
+            512,
+            0,
+            "auto: 28 for MNIST, from the images (32-64) for the small CNN, 128 to fine-tune",
+        )
         self.input_side.setSpecialValueText("auto")
         self.gray = QCheckBox("gray input (1 channel)")
         self.pretrained = QCheckBox("pretrained backbone (download once)")
@@ -67,37 +76,58 @@ class SettingsForms:
     def _build_training(self) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
-        self.epochs = spin_box(1, 500, 10)
-        self.batch = spin_box(1, 1024, 32)
+        self.epochs = spin_box(0, 500, 0, "at most this many; auto: 10 for MNIST, 60 for images")
+        self.epochs.setSpecialValueText("auto")
+        self.batch = spin_box(0, 1024, 0, "auto: 32 for MNIST, 16 for images")
+        self.batch.setSpecialValueText("auto")
         self.lr = QDoubleSpinBox()
         self.lr.setDecimals(4)
-        self.lr.setRange(0.0001, 1.0)
+        self.lr.setRange(0.0, 1.0)
         self.lr.setSingleStep(0.001)
-        self.lr.setValue(0.005)
+        self.lr.setValue(0.0)
+        self.lr.setSpecialValueText("auto")
+        self.lr.setToolTip("peak of the one-cycle schedule; auto: 0.005 for MNIST, 0.003")
+        self.patience = spin_box(
+            -1,
+            500,
+            -1,
+            "stop after this many epochs without a better validation; 0: never; "
+            "auto: 15 for images (8 to fine-tune), never for MNIST",
+        )
+        self.patience.setSpecialValueText("auto")
         self.snapshot_every = spin_box(1, 1000, 5, "steps between filter snapshots")
         self.seed = spin_box(0, 2**31 - 1, 0)
-        self.augment = QCheckBox("augment (small shifts, turns, scaling)")
-        self.augment.setChecked(True)
+        self.augment = QComboBox()
+        for text, value in AUGMENT:
+            self.augment.addItem(text, value)
+        self.augment.setToolTip(
+            "shifts, turns, scaling and colour; auto: on for images, off for MNIST. Mirroring "
+            "only where it keeps the class (not for letters or digits)"
+        )
         self.val_percent = spin_box(5, 50, 20, "share of each class held out for validation")
         self.val_percent.setSuffix(" %")
         for label, w in [("epochs", self.epochs), ("batch", self.batch), ("learning rate", self.lr),
+                         ("patience", self.patience), ("augment", self.augment),
                          ("snapshot every", self.snapshot_every), ("seed", self.seed),
                          ("validation", self.val_percent)]:  # fmt: skip
             form.addRow(label, w)
-        form.addRow(self.augment)
         return page
 
     # ---- options -----------------------------------------------------------------------
     def _arch_changed(self) -> None:
-        small = self.arch_box.currentData() == "small"
+        name = self.arch_box.currentData()
+        small = name == "small"
         for w in self.small_rows:
             w.setEnabled(small)
-        self.pretrained.setEnabled(not small)
-        self.freeze.setEnabled(not small)
+        self.input_side.setEnabled(name != "auto")
+        self.pretrained.setEnabled(name not in ("small", "auto"))
+        self.freeze.setEnabled(name not in ("small", "auto"))
 
     def arch_options(self) -> ArchOptions:
         side = self.input_side.value()
         name = self.arch_box.currentData()
+        if name == "auto":
+            return ArchOptions(arch="auto")
         small = name == "small"
         size = (side, side) if side else (None if small else (128, 128))
         return ArchOptions(
@@ -114,13 +144,17 @@ class SettingsForms:
             freeze=self.freeze.isChecked(),
         )
 
-    def train_settings(self) -> TrainSettings:
-        return TrainSettings(
-            epochs=self.epochs.value(),
-            batch_size=self.batch.value(),
-            lr=self.lr.value(),
+    def train_settings(self) -> Overrides:
+        """What the form sets; 'auto' (None) leaves it to the recipe."""
+        augment, flips = self.augment.currentData()
+        return Overrides(
+            epochs=self.epochs.value() or None,
+            batch_size=self.batch.value() or None,
+            lr=self.lr.value() or None,
+            augment=augment,
+            flips=flips,
+            patience=None if self.patience.value() < 0 else self.patience.value(),
             seed=self.seed.value(),
             snapshot_every=self.snapshot_every.value(),
-            augment=self.augment.isChecked(),
             device=str(self.window.state.model.device),
         )

@@ -20,9 +20,12 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from cnn_viewer.models.training.overfit import overfit_hint
+
 TITLE_H = 18
 MIN_CELL = 22  # px: a confusion cell holds three digits
 TRAIN_PEN = pg.mkPen((96, 160, 255), width=1.5)
+TRAIN_EPOCH_PEN = pg.mkPen((96, 160, 255), width=2)
 VAL_PEN = pg.mkPen((255, 166, 43), width=2)
 
 
@@ -77,8 +80,9 @@ class ArrayView(QWidget):
 
 
 class CurvesView(QWidget):
-    """Loss and accuracy against steps: training (smoothed, every step) and validation
-    (each epoch's end)."""
+    """Loss and accuracy against steps: training (smoothed, every step; and at each
+    epoch's end, accuracy on the un-augmented training images) and validation (each
+    epoch's end), with a plain hint when training runs ahead of validation."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,10 +91,15 @@ class CurvesView(QWidget):
         row = QHBoxLayout()
         col.addLayout(row, 1)
         key = QLabel(
-            "<span style='color:#60a0ff'>&#9644; training (smoothed)</span> &nbsp; "
+            "<span style='color:#60a0ff'>&#9644; training (smoothed) &nbsp; &#9644;&#9632; "
+            "training images at each epoch's end</span> &nbsp; "
             "<span style='color:#ffa62b'>&#9644;&#9679; validation</span> &nbsp; x: step"
         )
         col.addWidget(key)
+        self.hint_label = QLabel("")
+        self.hint_label.setWordWrap(True)
+        self.hint_label.setStyleSheet("color: #ffcf70")
+        col.addWidget(self.hint_label)
         self.loss_plot = pg.PlotWidget(title="loss")
         self.acc_plot = pg.PlotWidget(title="accuracy")
         for plot in (self.loss_plot, self.acc_plot):
@@ -103,12 +112,15 @@ class CurvesView(QWidget):
             "val_loss": self.loss_plot.plot(pen=VAL_PEN, symbol="o", symbolSize=5),
             "train_acc": self.acc_plot.plot(pen=TRAIN_PEN),
             "val_acc": self.acc_plot.plot(pen=VAL_PEN, symbol="o", symbolSize=5),
+            "train_epoch_acc": self.acc_plot.plot(pen=TRAIN_EPOCH_PEN, symbol="s", symbolSize=5),
         }
         self.clear()
 
     def clear(self) -> None:
         self.data = {k: ([], []) for k in self.lines}
         self._ema: dict[str, float] = {}
+        self.epochs: list[dict] = []  # train and validation accuracy of each finished epoch
+        self.hint_label.setText("")
         for line in self.lines.values():
             line.setData([], [])
 
@@ -127,6 +139,10 @@ class CurvesView(QWidget):
         else:
             self._add("val_loss", p.step, p.val_loss)
             self._add("val_acc", p.step, p.val_accuracy)
+            if p.train_accuracy is not None:
+                self._add("train_epoch_acc", p.step, p.train_accuracy)
+            self.epochs.append({"train_accuracy": p.train_accuracy, "val_accuracy": p.val_accuracy})
+            self.hint_label.setText(overfit_hint(self.epochs) or "")
 
     def redraw(self) -> None:
         for key, line in self.lines.items():

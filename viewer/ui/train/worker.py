@@ -14,7 +14,8 @@ from cnn_viewer.models.cancelled import Cancelled
 from cnn_viewer.models.checkpoint import CheckpointError
 from cnn_viewer.models.data.mnist import DataError
 from cnn_viewer.models.training.filter_images import filter_grid, maps_grid
-from cnn_viewer.models.training.studio import Snapshot, TrainControl, TrainSettings
+from cnn_viewer.models.training.recipe import Overrides
+from cnn_viewer.models.training.studio import Snapshot, TrainControl
 from cnn_viewer.models.zoo.studio_models import ArchOptions
 from cnn_viewer.ui.workers.worker import Failure, Task, Worker
 
@@ -25,7 +26,7 @@ USER_ERRORS = (DataError, CheckpointError, ValueError, OSError)  # a message, no
 class TrainRequest:
     folder: Path
     arch: ArchOptions
-    settings: TrainSettings
+    settings: Overrides  # the form's choices; the recipe fills in the rest
     val_fraction: float = 0.2
 
 
@@ -142,7 +143,7 @@ def _train(task: Task, request: TrainRequest, control: TrainControl):
     task.post("status", "training")
     outcome = run(
         prepared,
-        request.settings,
+        prepared.settings(request.settings),
         control,
         on_progress=task.progress,
         on_snapshot=lambda s: task.post("snapshot", snapshot_view(s)),
