@@ -48,6 +48,8 @@ class LoadedModel:
     # where ``labels`` came from, for the "labels: ..." half of the input line, e.g.
     # "the weights' metadata", "--labels names.txt", "ImageNet (1000 outputs)", "numbers"
     labels_source: str = ""
+    # 'classify' (logits out), 'detect' or 'segment' (cnn_viewer.models.zoo.detection)
+    task: str = "classify"
 
     def __post_init__(self) -> None:
         # The one digit rule: a digit model's own preprocessing is MNIST centring
