@@ -4,46 +4,13 @@ on the same image and weights (random, seeded, saved as a state_dict checkpoint)
 from __future__ import annotations
 
 import json
-import warnings
 
-import cv2
 import numpy as np
 import pytest
 import torch
 
 from cnn_viewer.cli.commands import main
-
-
-def _scene(path, size=(200, 240)) -> np.ndarray:
-    """A small real picture file: shapes on a gradient (BGR on disk), returned as RGB."""
-    h, w = size
-    img = np.zeros((h, w, 3), np.uint8)
-    img[:] = np.linspace(40, 200, w, dtype=np.uint8)[None, :, None]
-    cv2.rectangle(img, (20, 30), (90, 120), (0, 0, 230), -1)
-    cv2.circle(img, (170, 140), 40, (20, 220, 30), -1)
-    cv2.imwrite(str(path), img)
-    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-
-
-def _net(name: str, seed: int, sharpen: dict[str, float]):
-    """A torchvision model with seeded random weights; the named head weights scaled up
-    and biases replaced by seeded noise of that size, so that random scores spread out
-    (otherwise every class scores about the same)."""
-    from torchvision.models import get_model
-
-    torch.manual_seed(seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        net = get_model(name, weights=None, weights_backbone=None).eval()
-    state = net.state_dict()
-    gen = torch.Generator().manual_seed(seed)
-    for key, factor in sharpen.items():
-        if key.endswith(".bias"):
-            state[key] = factor * torch.randn(state[key].shape, generator=gen)
-        else:
-            state[key] = state[key] * factor
-    net.load_state_dict(state)
-    return net
+from tests.object_models import DETECTORS, SEGMENTERS, seeded_net, write_scene
 
 
 def _predict(capsys, argv):
@@ -53,26 +20,12 @@ def _predict(capsys, argv):
     return json.loads(out)
 
 
-DETECTORS = {
-    "ssdlite320_mobilenet_v3_large": {
-        f"head.classification_head.module_list.{i}.1.{part}": factor
-        for i in range(6)
-        for part, factor in (("weight", 300.0), ("bias", 2.0))
-    },
-    "fasterrcnn_mobilenet_v3_large_320_fpn": {
-        "roi_heads.box_predictor.cls_score.weight": 200.0,
-        "roi_heads.box_predictor.cls_score.bias": 3.0,
-        "rpn.head.cls_logits.bias": 2.0,
-    },
-}
-
-
 @pytest.mark.parametrize("name", list(DETECTORS))
 def test_predict_detections_equal_torchvision(name, tmp_path, capsys):
-    net = _net(name, 3, DETECTORS[name])
+    net = seeded_net(name, 3, DETECTORS[name])
     ckpt = tmp_path / "det.pth"
     torch.save(net.state_dict(), ckpt)
-    rgb = _scene(tmp_path / "scene.png")
+    rgb = write_scene(tmp_path / "scene.png")
     cut = 0.05
     rows = _predict(
         capsys,
@@ -106,24 +59,12 @@ def test_predict_detections_equal_torchvision(name, tmp_path, capsys):
     assert higher == [d for d in got if d["score"] >= 0.5]
 
 
-# Random init leaves a segmenter's features near 1e-10: scale the class maps up to match.
-SEGMENTERS = {
-    "lraspp_mobilenet_v3_large": {
-        "classifier.low_classifier.weight": 1e9,
-        "classifier.low_classifier.bias": 0.0,
-        "classifier.high_classifier.weight": 1e9,
-        "classifier.high_classifier.bias": 0.0,
-    },
-    "deeplabv3_mobilenet_v3_large": {"classifier.4.weight": 1e9, "classifier.4.bias": 0.0},
-}
-
-
 @pytest.mark.parametrize("name", list(SEGMENTERS))
 def test_predict_segments_equal_torchvision(name, tmp_path, capsys):
-    net = _net(name, 5, SEGMENTERS[name])
+    net = seeded_net(name, 5, SEGMENTERS[name])
     ckpt = tmp_path / "seg.pth"
     torch.save(net.state_dict(), ckpt)
-    rgb = _scene(tmp_path / "scene.png", (160, 200))
+    rgb = write_scene(tmp_path / "scene.png", (160, 200))
     rows = _predict(
         capsys,
         [
@@ -154,7 +95,7 @@ def test_predict_segments_equal_torchvision(name, tmp_path, capsys):
 
 
 def test_min_score_out_of_range_is_a_usage_error(tmp_path, capsys):
-    _scene(tmp_path / "scene.png")
+    write_scene(tmp_path / "scene.png")
     argv = ["predict", "--model", "ssdlite320_mobilenet_v3_large", "--weights", "none"]
     code = main([*argv, "--min-score", "2", str(tmp_path / "scene.png")])
     assert code == 2

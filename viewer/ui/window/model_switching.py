@@ -75,6 +75,8 @@ class ModelSwitching:
             f"Layers  ({len(self.engine.layers)} shown, forward order)   L: choose"
         )
         self.notes_label.setText("\n".join(model.notes))
+        self.object_controls.set_task(model.task)
+        self.object_overlay.clear()
         line = input_line(model)
         self.input_label.setText(line)
         self.input_label.setToolTip(line)

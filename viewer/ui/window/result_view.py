@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from cnn_viewer.core.dataflow.frames import Result
+from cnn_viewer.ui.widgets.objects_overlay import shown_detections
 from cnn_viewer.ui.workers.gui_thread import assert_gui_thread
 
 
@@ -53,10 +54,39 @@ class ResultView:
             self.input_view.show_input(None, None)
             self.layers_panel.clear()
             return
-        self.prediction.set_top(result.top)
-        self.input_view.show_input(result.network_image, result.saliency_rgba, result.top[0][1])
+        if result.detections is not None or result.segments is not None:
+            self._render_objects(result)
+        else:
+            self.object_overlay.clear()
+            self.prediction.set_top(result.top)
+            self.input_view.show_input(result.network_image, result.saliency_rgba, result.top[0][1])
         self.layers_panel.show_layers(result.layers)
         self.events.result_shown.emit(result)
+
+    def _render_objects(self, result: Result) -> None:
+        """A detector's boxes (at the chosen min score) or a segmenter's overlay on the
+        frame; the Prediction tab lists the boxes (or the classes' pixel shares)."""
+        colours = self.engine.colours
+        min_score = self.object_controls.min_score
+        self.object_overlay.show(result, min_score, colours)
+        if result.segments is not None:
+            self.object_controls.set_legend(result.segments, colours)
+            rows = [(s["index"], s["label"], s["fraction"]) for s in result.segments]
+            self.prediction.set_top(rows[:10])
+        else:
+            found = shown_detections(result, min_score)
+            rows = [(d["index"], d["label"], d["score"]) for d in found]
+            if rows:
+                self.prediction.set_top(rows[:10])
+            else:
+                self.prediction.set_message(f"no box scores {min_score:.2f} or more")
+        self.input_view.show_input(result.network_image, None)
+
+    def _min_score_changed(self, _value: float) -> None:
+        """The threshold control: redraw the shown result's boxes (no new frame needed)."""
+        result = getattr(self, "last_result", None)
+        if result is not None and result.detections is not None:
+            self._render_objects(result)
 
     def set_frozen(self, frozen: bool) -> None:
         """The freeze action: the shown result stays until unfrozen."""
