@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from cnn_viewer.models import load_model
+from cnn_viewer.ui.inspect.box_map import box_at
 from tests.object_models import DETECTORS, SEGMENTERS, seeded_net
 
 
@@ -46,6 +47,27 @@ def _window(qtbot, model):
     return win
 
 
+def _apart(boxes):
+    """The best box and the first that does not overlap it."""
+    a = boxes[0]["box"]
+    for d in boxes[1:]:
+        b = d["box"]
+        if b[0] >= a[2] or b[2] <= a[0] or b[1] >= a[3] or b[3] <= a[1]:
+            return boxes[0], d
+    pytest.fail("no two separate boxes on screen")
+
+
+def _click(qtbot, win, d):
+    """A real mouse click on the frame view at the middle of box ``d``."""
+    from PyQt6.QtCore import QPointF, Qt
+
+    frame_view = win.source_panel.frame_view
+    x0, y0, x1, y1 = d["box"]
+    scene = frame_view.box.mapViewToScene(QPointF((x0 + x1) / 2, (y0 + y1) / 2))
+    pos = frame_view.view.mapFromScene(scene)
+    qtbot.mouseClick(frame_view.view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+
+
 def _close(win):
     win.shutdown()
     win.worker.join(10.0)
@@ -80,6 +102,22 @@ def test_detector_boxes_on_a_video(qtbot, video, tmp_path):
         assert not any(r.isVisible() for r in win.object_overlay.rects)
         assert "no box scores" in win.prediction.message
         win.object_controls.spin.setValue(cut)
+        win.state.frozen = True  # the clicks are about this result's boxes
+        first, second = _apart(want)
+        maps, numbers = [], []
+        for d in (first, second):
+            win.box_map = None
+            _click(qtbot, win, d)
+            qtbot.waitUntil(lambda: getattr(win, "box_map", None) is not None, timeout=30000)
+            x0, y0, x1, y1 = d["box"]  # the smallest shown box under the click is mapped
+            number = box_at(result, (x0 + x1) / 2, (y0 + y1) / 2, win.object_controls.min_score)
+            hit = result.detections[number]
+            want_title = f"Grad-CAM for box {number} '{hit['label']}' {hit['score']:.2f}"
+            assert win.input_view.cam_title.text() == win.box_map.title == want_title
+            maps.append(win.box_map.heat_rgba)
+            numbers.append(number)
+        assert numbers[0] != numbers[1]
+        assert float(np.abs(maps[0].astype(int) - maps[1].astype(int)).mean()) > 1.0
         qtbot.wait(300)  # the layout settles
         win.grab().save(str(tmp_path / "detector.png"))
         assert (tmp_path / "detector.png").stat().st_size > 0

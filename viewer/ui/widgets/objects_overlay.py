@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QRectF, pyqtSignal
 from PyQt6.QtGui import QBrush, QColor, QPen
 from PyQt6.QtWidgets import (
+    QComboBox,
     QDoubleSpinBox,
     QGraphicsRectItem,
     QGraphicsSimpleTextItem,
@@ -34,6 +35,7 @@ class ObjectControls(QWidget):
     """'min score' for boxes, and the legend of the classes shown (colour, name, share)."""
 
     min_score_changed = pyqtSignal(float)
+    box_map_changed = pyqtSignal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -50,11 +52,30 @@ class ObjectControls(QWidget):
         row.addWidget(QLabel("min score"))
         row.addWidget(self.spin)
         row.addStretch(1)
+        self.method = QComboBox()
+        self.method.addItem("Grad-CAM", "gradcam")
+        self.method.addItem("EigenCAM", "eigencam")
+        self.method.setToolTip("click a box: the map of its score (EigenCAM: no gradient)")
+        self.layer = QComboBox()
+        self.layer.setToolTip("the layer the box map is taken at")
+        self.method.currentIndexChanged.connect(self.box_map_changed.emit)
+        self.layer.currentIndexChanged.connect(self.box_map_changed.emit)
+        map_row = QHBoxLayout()
+        map_row.addWidget(QLabel("box map"))
+        map_row.addWidget(self.method)
+        map_row.addWidget(self.layer, 1)
         self.legend = QLabel()
         self.legend.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.score_row)
+        self.hint = QLabel("click a box for its map")
+        self.hint.setObjectName("dim")
+        layout.addWidget(self.hint)
+        self.map_widget = QWidget()
+        self.map_widget.setLayout(map_row)
+        map_row.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.map_widget)
         layout.addWidget(self.legend)
         self.set_task("classify")
 
@@ -62,8 +83,17 @@ class ObjectControls(QWidget):
     def min_score(self) -> float:
         return float(self.spin.value())
 
-    def set_task(self, task: str) -> None:
-        self.score_row.setVisible(task == "detect")
+    def set_task(self, task: str, layers: list[str] | None = None, cam: str | None = None) -> None:
+        """Show the controls for ``task``; ``layers``: the box map's layer choices."""
+        self.layer.blockSignals(True)
+        self.layer.clear()
+        for name in layers or []:
+            self.layer.addItem(name, name)
+        if cam is not None and cam in (layers or []):
+            self.layer.setCurrentIndex((layers or []).index(cam))
+        self.layer.blockSignals(False)
+        for w in (self.score_row, self.hint, self.map_widget):
+            w.setVisible(task == "detect")
         self.legend.setVisible(task == "segment")
         self.setVisible(task != "classify")
 

@@ -18,6 +18,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from cnn_viewer.ui.inspect.box_map import BoxMapper
 from cnn_viewer.ui.widgets.form_controls import panel_title
 from cnn_viewer.ui.widgets.input_panel import NetworkInputView
 from cnn_viewer.ui.widgets.layer_panel import LayersPanel
@@ -82,6 +83,10 @@ class WindowLayout:
         self.object_controls = ObjectControls()
         self.object_overlay = ObjectOverlay(self.source_panel.frame_view.box)
         self.object_controls.min_score_changed.connect(self._min_score_changed)
+        self.box_mapper = BoxMapper(self)
+        self.box_mapper.done.connect(self._box_map_done)
+        self.object_controls.box_map_changed.connect(self._box_map_changed)
+        self.source_panel.frame_view.box.scene().sigMouseClicked.connect(self._frame_clicked)
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.addWidget(panel_title("Input"))
