@@ -13,6 +13,7 @@ score as torchvision sorts it; a segmenter's returns the 1 x K x H x W class sco
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import torch
 from torch import nn
@@ -59,6 +60,8 @@ class TaskNet(nn.Module):
     ``state_dict`` read exactly as the torchvision model's; ``inner`` is the model
     itself (its own ``training`` flag follows ``train``/``eval``).
     """
+
+    inner: Any  # the torchvision model (its attributes are read by name: backbone, head)
 
     def __init__(self, net: nn.Module, task: str) -> None:
         super().__init__()
@@ -151,7 +154,8 @@ def finish_task_model(
 ) -> LoadedModel:
     from cnn_viewer.models.zoo.detection_layers import task_layers
 
-    module = freeze(TaskNet(net, task))
+    module = TaskNet(net, task)
+    freeze(module)
     count = class_count(module)
     if len(labels) != count:
         labels, labels_source = [str(i) for i in range(count)], f"numbers 0..{count - 1}"

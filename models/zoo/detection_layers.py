@@ -5,6 +5,8 @@ stage)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
 from cnn_viewer.models.zoo.layer_choice import Seen, survey
@@ -27,20 +29,19 @@ def _stages(prefix: str, container: nn.Module, seen: dict[str, Seen]) -> list[st
     ]
     if not seen:  # the pass failed: every block with weights
         return names
-    ran = [n for n in names if n in seen and seen[n].shape is not None and len(seen[n].shape) == 3]
-    ran.sort(key=lambda n: seen[n].order)
+    shapes = {n: s for n in names if n in seen and (s := seen[n].shape) is not None and len(s) == 3}
+    ran = sorted(shapes, key=lambda n: seen[n].order)
     stages = []
     for i, name in enumerate(ran):
-        size = seen[name].shape[1:]  # type: ignore[index]
-        nxt = seen[ran[i + 1]].shape[1:] if i + 1 < len(ran) else None  # type: ignore[index]
-        if size != nxt:
+        nxt = shapes[ran[i + 1]][1:] if i + 1 < len(ran) else None
+        if shapes[name][1:] != nxt:
             stages.append(name)
     return stages
 
 
 def task_layers(module: nn.Module) -> tuple[list[str], str | None]:
     """(shown layers, saliency layer) for a TaskNet."""
-    net = module.inner  # type: ignore[attr-defined]
+    net: Any = getattr(module, "inner")  # noqa: B009 - a TaskNet's torchvision model
     backbone = net.backbone
     # the backbone alone: a detector's box post-processing on random weights takes seconds
     seen = {f"backbone.{k}": v for k, v in (survey(backbone, SURVEY_SIZE) or {}).items()}
