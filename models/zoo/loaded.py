@@ -77,7 +77,12 @@ class LoadedModel:
         return self
 
     def predict(self, image: np.ndarray, k: int = 5) -> list[tuple[int, str, float]]:
-        """Top-k (index, label, probability) for one image."""
+        """Top-k (index, label, probability) for one image (a classifier's)."""
+        if self.task != "classify":
+            raise ValueError(
+                f"{self.name} is a {self.task} model, not a classifier: use "
+                "cnn_viewer.models.zoo.task_outputs.detect() or segment()"
+            )
         with torch.inference_mode():
             x = self.preprocess(image).to(self.device)
             probs = torch.softmax(self.module(x).float(), dim=1)[0].cpu()

@@ -51,12 +51,6 @@ def test_predict_detections_equal_torchvision(name, tmp_path, capsys):
     )
     # COCO names from the weights' metadata, the cut applied
     assert all(d["label"] not in ("", str(d["index"])) for d in got)
-    higher = _predict(
-        capsys,
-        ["predict", "--json", "--model", name, "--checkpoint", str(ckpt),
-         "--min-score", "0.5", str(tmp_path / "scene.png")],
-    )[0]["detections"]  # fmt: skip
-    assert higher == [d for d in got if d["score"] >= 0.5]
 
 
 @pytest.mark.parametrize("name", list(SEGMENTERS))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -19,26 +20,23 @@ BIG = ["fasterrcnn_resnet50_fpn_v2", "retinanet_resnet50_fpn_v2", "fcos_resnet50
 
 
 def _check_layers(name: str, capsys) -> list[dict]:
+    """`cnn-viewer layers --json`: every module, the default rows marked, all of them maps
+    (C x H x W): backbone stages, pyramid levels, a segmenter's class map."""
     code = main(["layers", "--model", name, "--weights", "none", "--json"])
     out, _err = capsys.readouterr()
     assert code == 0
     rows = json.loads(out)
     shown = [r for r in rows if r["shown"]]
-    model = load_model(name, weights="none")
-    assert [r["name"] for r in shown] == [
-        r for r in [r["name"] for r in rows] if r in model.display_layers
-    ]
-    assert set(model.display_layers) == {r["name"] for r in shown}
     assert all(r["shape"] is not None and len(r["shape"]) == 3 for r in shown)  # maps
-    assert model.cam_layer in model.display_layers
-    names = " ".join(model.display_layers)
+    names = [r["name"] for r in shown]
+    assert all(n.startswith(("backbone.", "classifier")) for n in names)
     if name in DETECTORS and "ssd" not in name:
-        assert "backbone.fpn.layer_blocks.0" in names and "backbone.body." in names
+        assert "backbone.fpn.layer_blocks.0" in names and any("backbone.body." in n for n in names)
+        assert all(r["shape"][0] == 256 for r in shown if ".fpn." in r["name"])  # FPN width
     if name in SEGMENTERS:
-        assert model.display_layers[-1] == "classifier"
-        assert shown[-1]["shape"][0] == len(model.labels) == 21  # VOC, from the metadata
-    else:
-        assert len(model.labels) == 91 and model.labels[1] == "person"  # COCO
+        assert names[-1] == "classifier" and shown[-1]["shape"][0] == 21  # VOC's classes
+    sizes = [r["shape"][1] * r["shape"][2] for r in shown if r["name"].startswith("backbone.b")]
+    assert sizes == sorted(sizes, reverse=True)  # stages in order, each coarser or equal
     return shown
 
 
@@ -54,6 +52,14 @@ def test_big_models_build_and_list_layers(name, capsys):
     shown = _check_layers(name, capsys)
     if "resnet" in name:
         assert any(r["name"].endswith("layer4") for r in shown)
+
+
+def test_names_from_the_weights_metadata():
+    det = load_model("fasterrcnn_mobilenet_v3_large_320_fpn", weights="none")
+    assert len(det.labels) == 91 and det.labels[1] == "person" and det.task == "detect"
+    assert det.cam_layer in det.display_layers
+    with pytest.raises(ValueError, match="not a classifier"):
+        det.predict(np.zeros((32, 32, 3), np.uint8))
 
 
 def test_state_dict_with_other_class_count(tmp_path):
