@@ -13,6 +13,7 @@ from pathlib import Path
 from cnn_viewer.models.foreign.dispatch import foreign_kind, load_foreign
 from cnn_viewer.models.loading.model_files import Overrides, read_labels
 from cnn_viewer.models.loading.user_model import load_user_model
+from cnn_viewer.models.zoo.detection import load_task_model, task_of
 from cnn_viewer.models.zoo.digits import load_digits
 from cnn_viewer.models.zoo.loaded import LoadedModel
 from cnn_viewer.models.zoo.torchvision_zoo import load_torchvision
@@ -69,6 +70,8 @@ def load_model(
         loaded = load_user_model(name, checkpoint, model_file, over, trust_checkpoint)
     elif name == "digits":
         loaded = load_digits(weights, over.input_size, over.channels)
+    elif task_of(name) is not None:
+        loaded = load_task_model(name, weights, over.input_size)
     elif foreign_kind(name) is not None:
         loaded = load_foreign(name, weights, over)
     else:

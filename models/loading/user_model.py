@@ -38,7 +38,9 @@ from cnn_viewer.models.loading.registered_state import (
     is_torchvision_name,
     torchvision_from_state,
 )
+from cnn_viewer.models.loading.task_state import task_from_state
 from cnn_viewer.models.loading.weight_checks import check_finite_weights
+from cnn_viewer.models.zoo.detection import task_of
 from cnn_viewer.models.zoo.loaded import LoadedModel
 from cnn_viewer.models.zoo.own_checkpoint import build_from_checkpoint
 
@@ -84,6 +86,10 @@ def _build_user_model(
     assert opened is not None
     if name == "digits":
         return digits_from_state(opened, overrides)
+    if task_of(name) is not None:
+        return task_from_state(
+            name, state_dict_of(opened), str(opened.path), overrides.labels, overrides.input_size
+        )
     return torchvision_from_state(name, opened, overrides)
 
 

@@ -57,6 +57,8 @@ class LoadedModel:
     # where ``labels`` came from, for the "labels: ..." half of the input line, e.g.
     # "the weights' metadata", "--labels names.txt", "ImageNet (1000 outputs)", "numbers"
     labels_source: str = ""
+    # 'classify' (logits out), 'detect' or 'segment' (cnn_viewer.models.zoo.detection)
+    task: str = "classify"
 
     def __post_init__(self) -> None:
         # The one digit rule: a digit model's own preprocessing is MNIST centring
@@ -84,7 +86,12 @@ class LoadedModel:
         return self
 
     def predict(self, image: np.ndarray, k: int = 5) -> list[tuple[int, str, float]]:
-        """Top-k (index, label, probability) for one image."""
+        """Top-k (index, label, probability) for one image (a classifier's)."""
+        if self.task != "classify":
+            raise ValueError(
+                f"{self.name} is a {self.task} model, not a classifier: use "
+                "cnn_viewer.models.zoo.task_outputs.detect() or segment()"
+            )
         with torch.inference_mode():
             x = self.preprocess(image).to(self.device)
             probs = torch.softmax(self.module(x).float(), dim=1)[0].cpu()

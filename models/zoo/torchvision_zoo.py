@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from cnn_viewer.models.data.images import Preprocess
+from cnn_viewer.models.zoo.detection import DETECTORS, SEGMENTERS
 from cnn_viewer.models.zoo.layer_choice import shown_and_cam
 from cnn_viewer.models.zoo.loaded import (
     LoadedModel,
@@ -21,10 +22,12 @@ from cnn_viewer.models.zoo.weights_download import cache_path
 
 
 def list_models() -> list[str]:
-    """Names load_model accepts: 'digits' then torchvision's classification models."""
+    """Names load_model accepts: 'digits', torchvision's classification models, then its
+    detectors and segmenters (cnn_viewer.models.zoo.detection)."""
     import torchvision
 
-    return ["digits", *sorted(torchvision.models.list_models(module=torchvision.models))]
+    classifiers = sorted(torchvision.models.list_models(module=torchvision.models))
+    return ["digits", *classifiers, *DETECTORS, *SEGMENTERS]
 
 
 def load_torchvision(

@@ -21,7 +21,18 @@ def add_parser(sub) -> None:
         "over the image the network saw.",
     )
     add_model_options(p)
-    p.add_argument("--method", required=True, choices=list(METHODS), help="saliency method")
+    p.add_argument(
+        "--method", required=True, choices=[*METHODS, "eigencam"],
+        help="saliency method (a detector's box: gradcam or eigencam, with --box K)",
+    )  # fmt: skip
+    p.add_argument(
+        "--box", type=int, default=None, metavar="K",
+        help="detectors: the map of box K (0 = the best; numbered as `predict` lists them)",
+    )  # fmt: skip
+    p.add_argument(
+        "--min-score", type=float, default=0.5, metavar="S",
+        help="detectors: boxes scoring S or more are numbered (default 0.5)",
+    )  # fmt: skip
     p.add_argument("--target", default=None, metavar="CLASS",
                    help="class index or name (default: the top-1 class)")  # fmt: skip
     p.add_argument("--layer", default=None, metavar="NAME",
@@ -73,6 +84,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     model, error = load_model_from_args(args)
     if model is None:
         return fail(error)
+    if model.task == "detect" or args.box is not None or args.method == "eigencam":
+        return _explain_box(args, model, out)
     try:
         image = read_image(args.image)
         # (a digit model's preprocess centres the digit: the one rule of every path)
@@ -126,4 +139,55 @@ def cmd_explain(args: argparse.Namespace) -> int:
         f"call(s) of up to {BATCH} images; map {result.raw.shape[0]} x {result.raw.shape[1]} "
         f"-> {out}"
     )
+    return 0
+
+
+def _explain_box(args: argparse.Namespace, model, out: Path) -> int:
+    """``explain --box K`` for a detector: Grad-CAM of box K's score or EigenCAM inside
+    it (cnn_viewer.core.explain.box_saliency), at the image's own size."""
+    import json
+
+    import cv2
+
+    from cnn_viewer.core.explain.box_saliency import BOX_METHODS, box_saliency
+    from cnn_viewer.core.hooks.recorder import LayerNotFound
+    from cnn_viewer.models.data.images import InputError, read_image, to_rgb
+    from cnn_viewer.models.zoo.task_outputs import full_size_input
+
+    if model.task != "detect":
+        return fail(f"--box and eigencam are for detectors; {model.name} is no detector")
+    if args.method not in BOX_METHODS:
+        return fail(f"--method {args.method}: a detector's box takes {' or '.join(BOX_METHODS)}")
+    try:
+        image = to_rgb(read_image(args.image))
+    except InputError as exc:
+        message = str(exc)
+        return fail(message if args.image in message else f"{args.image}: {message}")
+    try:
+        got = box_saliency(
+            model, full_size_input(model, image).to(model.device), args.box or 0,
+            args.method, args.layer, args.min_score,
+        )  # fmt: skip
+    except (ValueError, LayerNotFound) as exc:
+        return fail(str(exc))
+    if out.suffix.lower() == ".npy":
+        np.save(out, got.heat)
+    else:
+        rgb = overlay(image, got.heat)
+        x0, y0, x1, y1 = (int(round(v)) for v in got.box["box"])
+        cv2.rectangle(rgb, (x0, y0), (x1, y1), (255, 255, 255), 2)
+        if not cv2.imwrite(str(out), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+            return fail(f"--out {args.out}: could not write the file")
+    summary = {
+        "method": args.method, "box": got.number, "detection": got.box, "layer": got.layer,
+        "map_shape": list(got.heat.shape), "out": str(out),
+    }  # fmt: skip
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        d = got.box
+        print(
+            f"{args.method} for box {got.number} '{d['label']}' (score {d['score']:.3f}), "
+            f"layer {got.layer}: map {got.heat.shape[0]} x {got.heat.shape[1]} -> {out}"
+        )
     return 0

@@ -64,6 +64,13 @@ class Result:
     probe: ProbeData | None = None  # for the inspector (FrameSettings.inspect_layer)
     done_time: float = 0.0
     engine_id: int = 0  # the Engine that made it (Engine.id); 0: none
+    # A detector's boxes ({"index", "label", "score", "box": [x0, y0, x1, y1]} in the
+    # frame's pixels, best first) or a segmenter's class shares ({"index", "label",
+    # "fraction"}) and its class overlay (H x W x 4 uint8 at the network input size,
+    # covering the whole frame); None for a classifier.
+    detections: list[dict] | None = None
+    segments: list[dict] | None = None
+    segment_rgba: np.ndarray | None = None
 
     @classmethod
     def blank(cls, frame: Frame, error: str | None = None) -> Result:

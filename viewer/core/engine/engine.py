@@ -25,6 +25,7 @@ import torch
 from cnn_viewer.core.dataflow.frames import Frame, LayerView, Result
 from cnn_viewer.core.display.colormaps import colorize, heat_lut, is_diverging, mosaic_lut
 from cnn_viewer.core.display.mosaic import Scaler
+from cnn_viewer.core.engine.objects import class_colours, frame_detections, segment_overlay
 from cnn_viewer.core.engine.traced import Traced, TracedNetwork, TraceRefused, trace_network
 from cnn_viewer.core.explain.inspect import UnitProbe
 from cnn_viewer.core.explain.saliency import fast_gradcam, finish_cam
@@ -146,7 +147,10 @@ class Engine:
         self.memory = memory or EngineMemory(model.module)
         self.layers = list(model.display_layers if layers is None else layers)
         self.types = {n: type(m).__name__ for n, m in resolve(model.module, self.layers).items()}
-        self.saliency = saliency if model.cam_layer else "none"
+        self.task = model.task  # 'classify', 'detect' or 'segment'
+        # a class score's Grad-CAM is for classifiers; a box's map is asked for per box
+        # (cnn_viewer.core.explain.box_saliency)
+        self.saliency = saliency if model.cam_layer and self.task == "classify" else "none"
         self.top_k = top_k
         self.drawing = drawing
         self.norm = norm
@@ -162,6 +166,9 @@ class Engine:
         self.trace = trace
         self.traced: TracedNetwork | None = None
         self.trace_note = "" if trace == "auto" else "tracing is off"
+        if self.task != "classify":  # boxes and NMS: data-dependent, no faithful trace
+            self.trace_note = f"runs the eager model: a {self.task} model is not traced"
+        self.colours = class_colours(len(model.labels))
         # A trace holds the shapes it saw: the input size is part of its key.
         self._trace_key = (tuple(self.layers), cam_layer, model.input_size, model.channels)
         if trace == "auto":
@@ -282,7 +289,8 @@ class Engine:
             logits = self.model.module(prepared.x)
         synchronize(self.device)
         t2 = time.perf_counter()
-        raw.logits = logits.detach()[0].float().cpu()
+        out = logits.detach()
+        raw.logits = (out if self.task == "detect" else out[0]).float().cpu()
         if cam and rec.cam_activation is not None:
             cam_map = fast_gradcam(logits, rec.cam_activation, int(raw.logits.argmax()))
             raw.cam = cam_map.cpu()
@@ -326,7 +334,9 @@ class Engine:
         result = raw.result
         if raw.traced is not None:
             self._unpack(raw)
-        if raw.logits is not None:
+        if raw.logits is not None and self.task != "classify":
+            self._finish_objects(raw)
+        elif raw.logits is not None:
             probs = torch.softmax(raw.logits, dim=0)
             top = torch.topk(probs, min(self.top_k, probs.numel()))
             labels = self.model.labels
@@ -347,6 +357,27 @@ class Engine:
         if result.timings_ms:
             result.timings_ms["total"] = sum(result.timings_ms.values())
         return result
+
+    def _finish_objects(self, raw: Raw) -> None:
+        """A detector's boxes or a segmenter's shares and overlay into the Result, with
+        the rows' mosaics; ``top`` lists the best boxes (or largest classes)."""
+        result = raw.result
+        assert raw.logits is not None
+        t0 = time.perf_counter()
+        labels = self.model.labels
+        if self.task == "detect":
+            shape = result.frame_image.shape if result.frame_image is not None else (1, 1)
+            found = frame_detections(raw.logits, labels, self.model.input_size, shape)
+            result.detections = found
+            result.top = [(d["index"], d["label"], d["score"]) for d in found[: self.top_k]]
+        else:
+            shares, rgba = segment_overlay(raw.logits[None], labels, self.colours)
+            result.segments, result.segment_rgba = shares, rgba
+            result.top = [(s["index"], s["label"], s["fraction"]) for s in shares[: self.top_k]]
+        result.timings_ms["objects"] = (time.perf_counter() - t0) * 1000
+        t1 = time.perf_counter()
+        result.layers = self._mosaics(raw.outputs, raw.settings.visible)
+        result.timings_ms["mosaics"] = (time.perf_counter() - t1) * 1000
 
     def _mosaics(
         self, outputs: dict[str, torch.Tensor], visible: frozenset[str] | None

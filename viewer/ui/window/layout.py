@@ -19,9 +19,11 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from cnn_viewer.ui.inspect.box_map import BoxMapper
 from cnn_viewer.ui.widgets.form_controls import panel_title
 from cnn_viewer.ui.widgets.input_panel import NetworkInputView
 from cnn_viewer.ui.widgets.layer_panel import LayersPanel
+from cnn_viewer.ui.widgets.objects_overlay import ObjectControls, ObjectOverlay
 from cnn_viewer.ui.widgets.prediction_panel import PredictionPanel
 from cnn_viewer.ui.widgets.source_panel import SourcePanel
 from cnn_viewer.ui.window.actions import build_actions, model_names
@@ -102,10 +104,18 @@ class WindowLayout:
         self.source_panel.next_clicked.connect(lambda: self.step_source(1))
         self.source_panel.pause_clicked.connect(self.toggle_pause)
         self.input_view = NetworkInputView()
+        self.object_controls = ObjectControls()
+        self.object_overlay = ObjectOverlay(self.source_panel.frame_view.box)
+        self.object_controls.min_score_changed.connect(self._min_score_changed)
+        self.box_mapper = BoxMapper(self)
+        self.box_mapper.done.connect(self._box_map_done)
+        self.object_controls.box_map_changed.connect(self._box_map_changed)
+        self.source_panel.frame_view.box.scene().sigMouseClicked.connect(self._frame_clicked)
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.addWidget(panel_title("Input"))
         lv.addWidget(self.source_panel)
+        lv.addWidget(self.object_controls)
         lv.addWidget(self.input_view)
         lv.addStretch(1)
         # Scrolls rather than forcing the window's height, so a bottom dock gets room.

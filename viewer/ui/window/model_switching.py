@@ -78,6 +78,9 @@ class ModelSwitching:
             f"Layers  ({len(self.engine.layers)} shown, forward order)   L: choose"
         )
         self.notes_label.setText("\n".join(model.notes))
+        self.object_controls.set_task(model.task, self.engine.layers, model.cam_layer)
+        self.object_overlay.clear()
+        self.box_map = None  # a box map of the model before
         line = input_line(model)
         self.input_label.setText(line)
         self.input_label.setToolTip(line)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 
 from cnn_viewer.core.dataflow.frames import Result
+from cnn_viewer.ui.inspect.box_map import box_at
+from cnn_viewer.ui.widgets.objects_overlay import shown_detections
 from cnn_viewer.ui.workers.gui_thread import assert_gui_thread
 
 
@@ -54,10 +56,78 @@ class ResultView:
             self.layers_panel.clear()
             return
         self.answered = True
-        self.prediction.set_top(result.top)
-        self.input_view.show_input(result.network_image, result.saliency_rgba, result.top[0][1])
+        if result.detections is not None or result.segments is not None:
+            self._render_objects(result)
+        else:
+            self.object_overlay.clear()
+            self.prediction.set_top(result.top)
+            self.input_view.show_input(result.network_image, result.saliency_rgba, result.top[0][1])
         self.layers_panel.show_layers(result.layers)
         self.events.result_shown.emit(result)
+
+    def _render_objects(self, result: Result) -> None:
+        """A detector's boxes (at the chosen min score) or a segmenter's overlay on the
+        frame; the Prediction tab lists the boxes (or the classes' pixel shares)."""
+        colours = self.engine.colours
+        min_score = self.object_controls.min_score
+        self.object_overlay.show(result, min_score, colours)
+        if result.segments is not None:
+            self.object_controls.set_legend(result.segments, colours)
+            rows = [(s["index"], s["label"], s["fraction"]) for s in result.segments]
+            self.prediction.set_top(rows[:10])
+        else:
+            found = shown_detections(result, min_score)
+            rows = [(d["index"], d["label"], d["score"]) for d in found]
+            if rows:
+                self.prediction.set_top(rows[:10])
+            else:
+                self.prediction.set_message(f"no box scores {min_score:.2f} or more")
+        if getattr(self, "box_map", None) is None:
+            self.input_view.show_input(result.network_image, None)
+        else:  # the clicked box's map stays until another click or model
+            self.input_view.input_view.set_images(result.network_image)
+
+    def _frame_clicked(self, event) -> None:
+        """A click on the frame: the map of the smallest shown box under it."""
+        result = getattr(self, "last_result", None)
+        if result is None or result.detections is None:
+            return
+        point = self.source_panel.frame_view.box.mapSceneToView(event.scenePos())
+        number = box_at(result, point.x(), point.y(), self.object_controls.min_score)
+        if number is not None:
+            self.request_box_map(number)
+
+    def request_box_map(self, number: int) -> None:
+        """Box ``number`` of the shown result: its map, with the chosen method and layer,
+        on the box mapper's thread; the status bar says it is coming."""
+        result = self.last_result
+        if result is None or not result.detections or number >= len(result.detections):
+            return
+        self._box_number = number
+        controls = self.object_controls
+        method, layer = controls.method.currentData(), controls.layer.currentData()
+        self.box_mapper.request(self.state.model, result, number, method, layer)
+        d = result.detections[number]
+        self.statusBar().showMessage(f"box {number} '{d['label']}': making its map ...", 3000)
+
+    def _box_map_changed(self) -> None:
+        """Another method or layer: the clicked box's map again."""
+        if getattr(self, "box_map", None) is not None:
+            self.request_box_map(getattr(self, "_box_number", 0))
+
+    def _box_map_done(self, done) -> None:
+        if done.error:
+            self.statusBar().showMessage(done.error, 5000)
+            return
+        self.box_map = done
+        self.input_view.cam_view.set_images(done.net_image, done.heat_rgba)
+        self.input_view.cam_title.setText(done.title)
+
+    def _min_score_changed(self, _value: float) -> None:
+        """The threshold control: redraw the shown result's boxes (no new frame needed)."""
+        result = getattr(self, "last_result", None)
+        if result is not None and result.detections is not None:
+            self._render_objects(result)
 
     def set_frozen(self, frozen: bool) -> None:
         """The freeze action: the shown result stays until unfrozen."""
