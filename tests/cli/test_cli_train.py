@@ -136,12 +136,12 @@ def test_the_default_recipe_offline_says_it_trains_from_scratch(capsys, tmp_path
     assert main(["train", "--data", str(d), "--out", str(out), "--epochs", "2"]) == 0
     stdout = capsys.readouterr().out
     lines = [line for line in stdout.splitlines() if "mobilenet_v3_small" in line]
-    assert len(lines) == 1 and lines[0].startswith("no pretrained mobilenet_v3_small weights")
+    assert len(lines) == 1 and lines[0].startswith("pretrained weights for mobilenet_v3_small")
     assert lines[0].endswith("training a small CNN from scratch instead")
     recipe = next(line for line in stdout.splitlines() if line.startswith("recipe: "))
     assert "4 conv blocks with BatchNorm" in recipe and "input 48x48" in recipe
     assert "augmentation: shifts, turns, scaling, colour;" in recipe and "up to 2 epochs" in recipe
-    assert "stopping after 15 without a better validation" in recipe
+    assert "stopping after 25 without a better validation" in recipe
     assert "training accuracy" in stdout  # per epoch, beside validation
     _, info = read_checkpoint(out)
     assert info.config["batchnorm"] and info.config["global_pool"] and info.input_size == (48, 48)
