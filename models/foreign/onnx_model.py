@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from cnn_viewer.models.data.images import Preprocess
-from cnn_viewer.models.foreign.finish import finish_foreign
 from cnn_viewer.models.loading.model_files import IMAGENET_MEAN, IMAGENET_STD
+from cnn_viewer.models.zoo.classifier import finish_classifier
 from cnn_viewer.models.zoo.loaded import LoadedModel
 
 
@@ -105,7 +105,7 @@ def load_onnx(path: Path, input_size: tuple[int, int] | None) -> LoadedModel:
         f"{'mean/std 0.5' if gray else 'ImageNet mean/std'} assumed (the file does not say; "
         "--resize/--crop/--mean/--std set them)"
     )
-    return finish_foreign(
+    return finish_classifier(
         module,
         name=path.name,
         source=f"ONNX file {path}",

@@ -12,7 +12,8 @@ from pathlib import Path
 from torch import nn
 
 from cnn_viewer.models.data.images import Preprocess
-from cnn_viewer.models.foreign.finish import finish_foreign, sized
+from cnn_viewer.models.foreign.finish import sized
+from cnn_viewer.models.zoo.classifier import finish_classifier
 from cnn_viewer.models.zoo.loaded import LoadedModel, weights_unavailable
 
 HUB_HOST = "huggingface.co"
@@ -48,7 +49,7 @@ def _finish(module: nn.Module, name: str, source: str, input_size, notes) -> Loa
     cfg = getattr(module, "pretrained_cfg", {}) or {}
     names = cfg.get("label_names")
     where = "the model's config (label_names)"
-    return finish_foreign(
+    return finish_classifier(
         module,
         name=name,
         source=source,

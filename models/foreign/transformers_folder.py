@@ -11,8 +11,9 @@ import torch
 from torch import nn
 
 from cnn_viewer.models.data.images import Preprocess
-from cnn_viewer.models.foreign.finish import finish_foreign, sized
+from cnn_viewer.models.foreign.finish import sized
 from cnn_viewer.models.loading.model_files import IMAGENET_MEAN, IMAGENET_STD
+from cnn_viewer.models.zoo.classifier import finish_classifier
 from cnn_viewer.models.zoo.loaded import LoadedModel
 
 
@@ -97,7 +98,7 @@ def load_transformers_folder(folder: Path, config: dict, input_size) -> LoadedMo
     id2label = getattr(model.config, "id2label", None) or {}
     names = [str(id2label[i]) for i in sorted(id2label)] if id2label else None
     generic = names is not None and all(n == f"LABEL_{i}" for i, n in enumerate(names))
-    return finish_foreign(
+    return finish_classifier(
         ClassifierLogits(model),
         name=folder.name,
         source=f"transformers folder {folder} ({arch})",

@@ -18,13 +18,10 @@ from cnn_viewer.models.loading.model_files import (
     output_count,
     probe_input,
 )
+from cnn_viewer.models.zoo.classifier import IMAGENET_SOURCE, imagenet_names
 from cnn_viewer.models.zoo.layer_choice import shown_and_cam
 from cnn_viewer.models.zoo.loaded import LoadedModel, freeze, numbers_source
-from cnn_viewer.models.zoo.torchvision_zoo import (
-    IMAGENET_SOURCE,
-    imagenet_names,
-    torchvision_preprocess,
-)
+from cnn_viewer.models.zoo.torchvision_zoo import torchvision_preprocess
 
 
 def hw_text(size) -> str:

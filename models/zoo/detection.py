@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from cnn_viewer.models.data.images import Preprocess
-from cnn_viewer.models.zoo.loaded import LoadedModel, freeze, weights_unavailable
+from cnn_viewer.models.zoo.loaded import LoadedModel, freeze
+from cnn_viewer.models.zoo.torchvision_weights import build_with_weights
 
 DETECTORS = (
     "ssdlite320_mobilenet_v3_large",
@@ -119,23 +120,8 @@ def load_task_model(
             f"{name!r} is no detector or segmenter: {', '.join(DETECTORS + SEGMENTERS)}"
         )
     enum = get_model_weights(name)
-    notes: list[str] = []
-    if weights == "none":
-        spec = enum.DEFAULT
-        net = build_net(name, None)
-        notes.append("random weights (--weights none): predictions are meaningless")
-        source = "the default weights' metadata"
-    else:
-        try:
-            spec = enum.DEFAULT if weights == "default" else enum[weights]
-        except KeyError:
-            options = ", ".join(["default", "none", *enum.__members__])
-            raise ValueError(f"weights {weights!r} for {name}: choose one of {options}") from None
-        try:
-            net = build_net(name, spec)
-        except (OSError, RuntimeError) as exc:  # URLError is an OSError
-            raise weights_unavailable(name, str(exc)) from None
-        source = "the weights' metadata"
+    net, spec, notes = build_with_weights(name, weights, enum, lambda entry: build_net(name, entry))
+    source = "the weights' metadata" if weights != "none" else "the default weights' metadata"
     labels = [str(c) for c in spec.meta.get("categories", [])]
     return finish_task_model(
         name, net, task, labels, source, input_size, notes, f"torchvision:{name}"
