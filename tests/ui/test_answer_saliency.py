@@ -6,22 +6,12 @@ from __future__ import annotations
 from PyQt6.QtCore import QPoint, QRect
 
 from cnn_viewer.ui.widgets.pad import FROZEN_NOTE
+from tests.pad_answer import rect_in, wait_pad_answer
 
 
 def drawn(qtbot, window, digit: int):
     window.pad.draw_example(digit)
-    qtbot.waitUntil(
-        lambda: (
-            window.last_result is not None
-            and window.last_result.frame_id == window.pad_frame_id
-            and not window.last_result.empty
-        ),
-        timeout=5000,
-    )
-
-
-def rect_in(ancestor, widget) -> QRect:
-    return QRect(widget.mapTo(ancestor, QPoint(0, 0)), widget.size())
+    wait_pad_answer(qtbot, window)
 
 
 def texts(table, column):

@@ -11,6 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tests.pad_answer import wait_pad_answer
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -18,14 +20,7 @@ def test_first_input_is_an_example_digit_with_live_maps(qtbot, window):
     assert window.pad.image().max() == 0  # the window alone opens on a blank pad
     window.show_first_input()
     assert window.pad.image().max() == 255
-    qtbot.waitUntil(
-        lambda: (
-            window.last_result is not None
-            and window.last_result.frame_id == window.pad_frame_id
-            and not window.last_result.empty
-        ),
-        timeout=5000,
-    )
+    wait_pad_answer(qtbot, window)
     qtbot.waitUntil(lambda: window.prediction.rows == window.last_result.top)
     assert window.prediction.rows[0][1] == "3"
     for name, row in window.layers_panel.rows.items():

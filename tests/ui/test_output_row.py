@@ -3,32 +3,21 @@ sight without scrolling at 1280x800, docks open or not (issue 19 item 7)."""
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QPoint, QRect
+from tests.pad_answer import rect_in, wait_pad_answer
 
 
 def shown_frame(qtbot, window, digit=3):
     window.pad.draw_example(digit)
-    qtbot.waitUntil(
-        lambda: (
-            window.last_result is not None
-            and window.last_result.frame_id == window.pad_frame_id
-            and not window.last_result.empty
-        ),
-        timeout=5000,
-    )
+    wait_pad_answer(qtbot, window)
     qtbot.wait(50)  # the queued refits and relayouts
-
-
-def rect_in_window(window, widget) -> QRect:
-    return QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
 
 
 def in_sight(window, widget) -> bool:
     """Shown, inside the window's central area, and not clipped by a scroll viewport."""
     if not widget.isVisible():
         return False
-    central = rect_in_window(window, window.centralWidget())
-    return central.contains(rect_in_window(window, widget))
+    central = rect_in(window, window.centralWidget())
+    return central.contains(rect_in(window, widget))
 
 
 def test_output_row_is_labelled_and_in_sight_at_1280x800(qtbot, window):

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 from PyQt6.QtCore import Qt
 
+from tests.pad_answer import wait_pad_answer
+
 
 def test_clear_takes_away_the_old_title_and_timings(qtbot, window):
     window.pad.draw_example(7)
-    qtbot.waitUntil(
-        lambda: (
-            window.last_result is not None
-            and window.last_result.frame_id == window.pad_frame_id
-            and not window.last_result.empty
-        ),
-        timeout=5000,
-    )
+    wait_pad_answer(qtbot, window)
     window._update_status()
     assert window.input_view.cam_title.text() == "Grad-CAM for '7'"
     assert window.timing_label.text().startswith("per frame")

@@ -6,24 +6,15 @@ from __future__ import annotations
 import pytest
 from PyQt6.QtCore import QPoint, QRect
 
+from tests.pad_answer import rect_in, wait_pad_answer
+
 SIZES = [(1024, 700), (1280, 800)]
 
 
 def shown_frame(qtbot, window, digit=3):
     window.pad.draw_example(digit)
-    qtbot.waitUntil(
-        lambda: (
-            window.last_result is not None
-            and window.last_result.frame_id == window.pad_frame_id
-            and not window.last_result.empty
-        ),
-        timeout=5000,
-    )
+    wait_pad_answer(qtbot, window)
     qtbot.waitUntil(lambda: window.prediction.rows == window.last_result.top)
-
-
-def rect_in(ancestor, widget) -> QRect:
-    return QRect(widget.mapTo(ancestor, QPoint(0, 0)), widget.size())
 
 
 @pytest.mark.parametrize("size", SIZES)
